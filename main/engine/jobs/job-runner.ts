@@ -1,0 +1,149 @@
+import { existsSync } from 'node:fs'
+import { asFlashlineError, type FlashlineError } from '../errors'
+import type { FailureReason, FlashProgress, FlashResult, JobPhase, JobReport } from '../model'
+import type { Journal } from '../store/journal'
+import type { JobOutcome, JobRecord, PackageOnDisk } from './job-record'
+
+export interface DownloadProgress {
+  done: number
+  total?: number
+  bytesPerSec: number
+}
+
+export type JobEvent =
+  | { type: 'phase'; job: JobRecord }
+  | { type: 'download-progress'; job: JobRecord; progress: DownloadProgress }
+  | { type: 'flash-progress'; job: JobRecord; progress: FlashProgress }
+  | { type: 'log'; job: JobRecord; message: string }
+
+export interface FlashOutcome {
+  result: FlashResult
+  /** The version the device printed after reset, when a probe is configured. */
+  probedVersion?: string
+}
+
+/** What a job needs from the station; everything with side effects is injected. */
+export interface JobDeps {
+  journal: Journal
+  /** Queues a report in the outbox (persisted before this returns). */
+  report(job: JobRecord, report: JobReport, final: boolean): void
+  download(job: JobRecord, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
+  flash(job: JobRecord, pkg: PackageOnDisk, signal: AbortSignal, onProgress: (p: FlashProgress) => void, onPhase: (phase: 'proving') => void): Promise<FlashOutcome>
+  emit(event: JobEvent): void
+}
+
+/** Progress values reported to the platform at each meaningful step. */
+const PROGRESS: Record<'downloading' | 'verified' | 'flashing' | 'proving', number> = {
+  downloading: 5,
+  verified: 30,
+  flashing: 40,
+  proving: 90
+}
+
+export function failureReasonOf(err: FlashlineError): FailureReason {
+  switch (err.kind) {
+    case 'download':
+      return err.code === 'refused' ? 'download-refused' : 'download-timeout'
+    case 'integrity':
+      return 'verification-failed'
+    case 'device':
+      return err.code === 'version-mismatch' ? 'version-mismatch' : 'install-failed'
+    default:
+      return 'internal'
+  }
+}
+
+/**
+ * One job = one order for one device, driven through
+ * received → downloading → verified → flashing → proving → reporting → succeeded | failed.
+ * Every transition is journalled before anything else happens, so a killed process resumes from the
+ * last phase it reached: downloads resume from their partial file, an interrupted flash is redone
+ * from the start (the device state is unknown), and a queued final report is simply resent.
+ * `run()` ends in 'reporting'; the station moves the job to its terminal phase once the platform
+ * has acknowledged the final report.
+ */
+export class JobRunner {
+  constructor(
+    readonly job: JobRecord,
+    private readonly deps: JobDeps
+  ) {}
+
+  async run(signal: AbortSignal): Promise<JobRecord> {
+    const job = this.job
+    if (job.phase === 'reporting' || job.phase === 'succeeded' || job.phase === 'failed') return job
+    job.runs += 1
+    try {
+      const target = job.order.targetVersion
+      if (target !== undefined && target === job.startVersion && job.phase === 'received') {
+        this.log(`device already runs ${target}; nothing to flash`)
+        return this.finish({ result: 'succeeded', version: target, message: 'already at the target version' })
+      }
+
+      let pkg = job.package
+      if (!pkg || !existsSync(pkg.path) || job.phase === 'received' || job.phase === 'downloading') {
+        this.enter('downloading')
+        this.progress('downloading')
+        pkg = await this.deps.download(job, signal, (p) => this.deps.emit({ type: 'download-progress', job, progress: p }))
+        job.package = pkg
+        this.enter('verified')
+        this.progress('verified')
+      }
+
+      this.enter('flashing')
+      this.progress('flashing')
+      const outcome = await this.deps.flash(job, pkg, signal, (p) => this.deps.emit({ type: 'flash-progress', job, progress: p }), () => {
+        this.enter('proving')
+        this.progress('proving')
+      })
+      job.identity = outcome.result.identity
+      job.bytesFlashed = outcome.result.bytesWritten
+      job.probedVersion = outcome.probedVersion
+
+      if (outcome.probedVersion !== undefined && target !== undefined && outcome.probedVersion !== target) {
+        return this.finish({
+          result: 'failed',
+          reason: 'version-mismatch',
+          message: `the device booted version "${outcome.probedVersion}" but the order asked for "${target}" (compared exactly)`,
+          version: outcome.probedVersion
+        })
+      }
+      const version = target ?? outcome.probedVersion ?? job.startVersion
+      return this.finish({ result: 'succeeded', version })
+    } catch (e) {
+      const err = asFlashlineError(e)
+      if (err.kind === 'interrupted') throw err // stopped by the operator: resume on the next start, report nothing false
+      job.error = { kind: err.kind, code: err.code, message: err.message }
+      return this.finish({ result: 'failed', reason: failureReasonOf(err), message: err.message, version: job.startVersion })
+    }
+  }
+
+  private finish(outcome: JobOutcome): JobRecord {
+    const job = this.job
+    job.outcome = outcome
+    const report: JobReport =
+      outcome.result === 'succeeded'
+        ? { type: 'succeeded', order: job.order, version: outcome.version }
+        : { type: 'failed', order: job.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version }
+    this.deps.report(job, report, true)
+    this.enter('reporting')
+    return job
+  }
+
+  private enter(phase: JobPhase): void {
+    const job = this.job
+    job.phase = phase
+    job.updatedAt = Date.now()
+    job.history.push({ phase, at: job.updatedAt })
+    this.deps.journal.save(job)
+    this.deps.emit({ type: 'phase', job })
+  }
+
+  private progress(phase: keyof typeof PROGRESS): void {
+    const job = this.job
+    this.deps.report(job, { type: 'progress', order: job.order, phase, progress: PROGRESS[phase], currentVersion: job.startVersion }, false)
+  }
+
+  private log(message: string): void {
+    this.deps.emit({ type: 'log', job: this.job, message })
+  }
+}

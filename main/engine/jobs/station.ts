@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { asFlashlineError, FlashlineError } from '../errors'
+import type { JobReport, OutboundMessage } from '../model'
+import type { AdapterContext, PlatformAdapter } from '../platforms/adapter'
+import { DeviceVersions } from '../store/device-versions'
+import { Journal } from '../store/journal'
+import { Outbox, type OutboxEntry } from '../store/outbox'
+import { isTerminal, type JobRecord, type PackageOnDisk } from './job-record'
+import { JobRunner, type FlashOutcome, type JobEvent, type DownloadProgress } from './job-runner'
+import type { SlotConfig } from './slot'
+import type { FlashProgress } from '../model'
+
+/** The MQTT side as the station sees it: publish with acknowledgement. */
+export interface Publisher {
+  readonly connected: boolean
+  publish(message: OutboundMessage): Promise<void>
+  on(event: 'connect', listener: () => void): unknown
+}
+
+/** The work a job delegates; the agent provides the real download and flash, tests may substitute. */
+export interface StationWork {
+  download(job: JobRecord, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
+  flash(job: JobRecord, slot: SlotConfig, pkg: PackageOnDisk, signal: AbortSignal, onProgress: (p: FlashProgress) => void, onPhase: (phase: 'proving') => void): Promise<FlashOutcome>
+}
+
+export type StationEvent =
+  | JobEvent
+  | { type: 'job-closed'; job: JobRecord }
+  | { type: 'report-queued'; entry: OutboxEntry }
+  | { type: 'report-acked'; entry: OutboxEntry }
+  | { type: 'downlink-ignored'; topic: string; reason: string }
+  | { type: 'reply-queued'; messages: OutboundMessage[] }
+  | { type: 'station-log'; message: string }
+
+export interface StationOptions {
+  dataDir: string
+  adapter: PlatformAdapter
+  slots: SlotConfig[]
+  work: StationWork
+}
+
+/**
+ * A bench station: the devices it serves (slots), the jobs running on them, and the outbox that
+ * carries every report to the platform until acknowledged. Platform-neutral: the adapter decodes
+ * orders and encodes reports, the publisher moves messages.
+ */
+export class Station extends EventEmitter {
+  readonly journal: Journal
+  readonly outbox: Outbox
+  readonly versions: DeviceVersions
+  private readonly slots = new Map<string, SlotConfig>()
+  private readonly running = new Map<string, { runner: JobRunner; done: Promise<void> }>()
+  private readonly abort = new AbortController()
+  private publisher: Publisher | null = null
+  private pumping = false
+  private pumpAgain = false
+
+  constructor(private readonly options: StationOptions) {
+    super()
+    for (const slot of options.slots) {
+      if (this.slots.has(slot.deviceId)) throw new FlashlineError('usage', 'duplicate-device', `device "${slot.deviceId}" is listed twice`)
+      this.slots.set(slot.deviceId, slot)
+    }
+    this.journal = new Journal(options.dataDir)
+    this.outbox = new Outbox(options.dataDir)
+    this.versions = new DeviceVersions(options.dataDir, Object.fromEntries(options.slots.map((s) => [s.deviceId, s.currentVersion])))
+  }
+
+  readonly context: AdapterContext = {
+    currentVersion: (deviceId) => (this.slots.has(deviceId) ? this.versions.get(deviceId) : undefined),
+    now: () => new Date()
+  }
+
+  /** Starts sending the outbox through `publisher` and resumes jobs a previous run left unfinished. */
+  attach(publisher: Publisher): void {
+    this.publisher = publisher
+    publisher.on('connect', () => {
+      const hello = this.options.adapter.onConnected(this.context)
+      if (hello.length) this.queue(hello)
+      void this.pump()
+    })
+    this.recover()
+    void this.pump()
+  }
+
+  /** Jobs left unfinished by a previous run: resume them, or close them if their final report went out. */
+  private recover(): void {
+    const finals = new Set(this.outbox.pending().filter((e) => e.final && e.jobId).map((e) => e.jobId!))
+    for (const job of this.journal.all()) {
+      if (isTerminal(job)) continue
+      if (job.phase === 'reporting') {
+        if (!finals.has(job.id)) this.close(job) // acknowledged just before the crash
+        continue
+      }
+      if (finals.has(job.id)) {
+        // The final report was queued but the phase change was not journalled: the outcome stands.
+        job.phase = 'reporting'
+        this.journal.save(job)
+        continue
+      }
+      this.log(`resuming job ${job.id} for ${job.order.deviceId} from phase "${job.phase}"`)
+      this.start(job)
+    }
+  }
+
+  handleDownlink(topic: string, payload: Buffer): void {
+    const actions = this.options.adapter.decode(topic, payload, this.context)
+    for (const action of actions) {
+      if (action.type === 'ignored') this.emitEvent({ type: 'downlink-ignored', topic, reason: action.reason })
+      else if (action.type === 'reply') {
+        this.queue(action.messages)
+        this.emitEvent({ type: 'reply-queued', messages: action.messages })
+      } else this.accept(action.order)
+    }
+  }
+
+  private accept(order: JobRecord['order']): void {
+    const slot = this.slots.get(order.deviceId)
+    if (!slot) {
+      this.emitEvent({ type: 'downlink-ignored', topic: '', reason: `order for ${order.deviceId}, which no slot serves` })
+      return
+    }
+    const active = [...this.running.values()].find((r) => r.runner.job.order.deviceId === order.deviceId)
+    if (active) {
+      if (active.runner.job.order.orderId === order.orderId) {
+        this.log(`order ${order.orderId} for ${order.deviceId} is already being carried out; duplicate ignored`)
+        return
+      }
+      const busy = this.newJob(order)
+      busy.outcome = { result: 'failed', reason: 'busy', message: `device ${order.deviceId} is busy with another upgrade`, version: busy.startVersion }
+      this.report(busy, { type: 'failed', order, reason: 'busy', message: busy.outcome.message!, currentVersion: busy.startVersion }, true)
+      busy.phase = 'reporting'
+      this.journal.save(busy)
+      return
+    }
+    this.start(this.newJob(order))
+  }
+
+  private newJob(order: JobRecord['order']): JobRecord {
+    const now = Date.now()
+    const id = `${now.toString(36)}-${createHash('sha256').update(order.platform + order.deviceId + order.orderId).digest('hex').slice(0, 10)}`
+    const job: JobRecord = {
+      id,
+      order,
+      phase: 'received',
+      createdAt: now,
+      updatedAt: now,
+      startVersion: this.versions.get(order.deviceId) ?? 'unknown',
+      runs: 0,
+      history: [{ phase: 'received', at: now }]
+    }
+    this.journal.save(job)
+    this.emitEvent({ type: 'phase', job })
+    return job
+  }
+
+  private start(job: JobRecord): void {
+    const slot = this.slots.get(job.order.deviceId)
+    if (!slot) {
+      this.log(`job ${job.id} is for ${job.order.deviceId}, which is no longer configured; left in the journal`)
+      return
+    }
+    const runner = new JobRunner(job, {
+      journal: this.journal,
+      report: (j, report, final) => this.report(j, report, final),
+      download: (j, signal, onProgress) => this.options.work.download(j, signal, onProgress),
+      flash: (j, pkg, signal, onProgress, onPhase) => this.options.work.flash(j, slot, pkg, signal, onProgress, onPhase),
+      emit: (e) => this.emitEvent(e)
+    })
+    const done = runner
+      .run(this.abort.signal)
+      .then((j) => {
+        if (j.outcome?.result === 'succeeded') this.versions.set(j.order.deviceId, j.outcome.version)
+      })
+      .catch((e) => this.log(`job ${job.id} stopped: ${asFlashlineError(e).message}`))
+      .finally(() => this.running.delete(job.id))
+    this.running.set(job.id, { runner, done })
+  }
+
+  private report(job: JobRecord, report: JobReport, final: boolean): void {
+    const messages = this.options.adapter.encodeReport(report, this.context)
+    if (messages.length === 0 && final) {
+      // Nothing to send (the platform has no such report): the job can close right away.
+      queueMicrotask(() => this.close(job))
+      return
+    }
+    for (const entry of this.outbox.add(messages, { jobId: job.id, final })) this.emitEvent({ type: 'report-queued', entry })
+    void this.pump()
+  }
+
+  private queue(messages: OutboundMessage[]): void {
+    for (const entry of this.outbox.add(messages)) this.emitEvent({ type: 'report-queued', entry })
+    void this.pump()
+  }
+
+  /** Sends the outbox in order, one message in flight, removing each only on PUBACK. */
+  private async pump(): Promise<void> {
+    if (!this.publisher) return
+    if (this.pumping) {
+      this.pumpAgain = true
+      return
+    }
+    this.pumping = true
+    try {
+      for (;;) {
+        const next = this.outbox.pending()[0]
+        if (!next) break
+        try {
+          await this.publisher.publish(next.message)
+        } catch (e) {
+          this.log(`report not sent yet (${asFlashlineError(e).message}); kept in the outbox`)
+          break
+        }
+        this.outbox.acknowledge(next.id)
+        this.emitEvent({ type: 'report-acked', entry: next })
+        if (next.final && next.jobId) {
+          const job = this.journal.load(next.jobId)
+          if (job) this.close(job)
+        }
+      }
+    } finally {
+      this.pumping = false
+      if (this.pumpAgain) {
+        this.pumpAgain = false
+        void this.pump()
+      }
+    }
+  }
+
+  private close(job: JobRecord): void {
+    if (isTerminal(job)) return
+    job.phase = job.outcome?.result === 'succeeded' ? 'succeeded' : 'failed'
+    job.updatedAt = Date.now()
+    job.history.push({ phase: job.phase, at: job.updatedAt })
+    this.journal.save(job)
+    this.emitEvent({ type: 'job-closed', job })
+  }
+
+  jobs(): JobRecord[] {
+    return this.journal.all()
+  }
+
+  get busy(): boolean {
+    return this.running.size > 0 || this.outbox.size > 0
+  }
+
+  /** Stops running jobs (they stay resumable in the journal). */
+  async stop(): Promise<void> {
+    this.abort.abort()
+    await Promise.all([...this.running.values()].map((r) => r.done))
+  }
+
+  private emitEvent(event: StationEvent): void {
+    this.emit('event', event)
+  }
+
+  private log(message: string): void {
+    this.emitEvent({ type: 'station-log', message })
+  }
+}

@@ -1,0 +1,61 @@
+import { FlashlineError } from '../errors'
+import { ByteQueue } from './byte-queue'
+import type { Signals, Transport } from './transport'
+
+/** In-process transport; `memoryPair()` links two of them like a null-modem cable. For fast unit tests. */
+export class MemoryTransport implements Transport {
+  readonly queue = new ByteQueue()
+  peer: MemoryTransport | null = null
+  signals: Signals = { dtr: false, rts: false }
+  readonly signalLog: Signals[] = []
+  baudRate: number
+  isOpen = true
+  private closeListeners: Array<(err?: Error) => void> = []
+
+  constructor(readonly path: string, baudRate = 115200) {
+    this.baudRate = baudRate
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (!this.isOpen) throw new FlashlineError('device', 'port-closed', `port ${this.path} is closed`)
+    const copy = Buffer.from(data)
+    setImmediate(() => this.peer?.queue.push(copy))
+  }
+  read(n: number, timeoutMs: number): Promise<Buffer> {
+    return this.queue.read(n, timeoutMs)
+  }
+  readSome(timeoutMs: number): Promise<Buffer> {
+    return this.queue.readSome(timeoutMs)
+  }
+  readUntil(pattern: Uint8Array | RegExp, timeoutMs: number): Promise<Buffer> {
+    return this.queue.readUntil(pattern, timeoutMs)
+  }
+  discardInput(): Buffer {
+    return this.queue.discard()
+  }
+  async setSignals(s: Partial<Signals>): Promise<void> {
+    this.signals = { ...this.signals, ...s }
+    this.signalLog.push({ ...this.signals })
+  }
+  async setBaudRate(baud: number): Promise<void> {
+    this.baudRate = baud
+  }
+  async close(): Promise<void> {
+    if (!this.isOpen) return
+    this.isOpen = false
+    const err = new FlashlineError('device', 'port-closed', `port ${this.path} was closed`)
+    this.queue.fail(err)
+    for (const l of this.closeListeners) l()
+  }
+  onClose(listener: (err?: Error) => void): void {
+    this.closeListeners.push(listener)
+  }
+}
+
+export function memoryPair(a = 'mem-host', b = 'mem-device'): [MemoryTransport, MemoryTransport] {
+  const x = new MemoryTransport(a)
+  const y = new MemoryTransport(b)
+  x.peer = y
+  y.peer = x
+  return [x, y]
+}

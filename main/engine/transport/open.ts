@@ -1,0 +1,40 @@
+import type { ProtocolName } from '../model'
+import { SerialTransport } from './serial'
+import type { Transport } from './transport'
+
+export interface OpenOptions {
+  baudRate?: number
+  parity?: 'none' | 'even' | 'odd'
+  lowLatency?: boolean
+}
+
+/** Line settings each bootloader expects unless the slot overrides them. */
+export const PROTOCOL_LINE_DEFAULTS: Record<ProtocolName, { baudRate: number; parity: 'none' | 'even' }> = {
+  ymodem: { baudRate: 115200, parity: 'none' },
+  stm32: { baudRate: 115200, parity: 'even' },
+  esp: { baudRate: 115200, parity: 'none' },
+  mcuboot: { baudRate: 115200, parity: 'none' }
+}
+
+type SimOpener = (name: string, options: OpenOptions) => Promise<Transport>
+let simOpener: SimOpener | null = null
+
+/** The simulator module registers itself here, so the engine can open `sim:` ports without depending on it. */
+export function registerSimPorts(opener: SimOpener): void {
+  simOpener = opener
+}
+
+export function isSimPort(path: string): boolean {
+  return path.startsWith('sim:')
+}
+
+export async function openTransport(path: string, options: OpenOptions = {}): Promise<Transport> {
+  if (isSimPort(path)) {
+    if (!simOpener) {
+      const { registerBuiltinSimPorts } = await import('../sim/sim-ports')
+      registerBuiltinSimPorts()
+    }
+    return simOpener!(path.slice(4), options)
+  }
+  return SerialTransport.open({ path, baudRate: options.baudRate ?? 115200, parity: options.parity, lowLatency: options.lowLatency })
+}

@@ -1,0 +1,21 @@
+import { defineConfig } from '@playwright/test'
+
+// The renderer is tested in Debian's Chromium (no Electron binary here), served from the built
+// out/renderer, with the preload's window.api stubbed in the page.
+export default defineConfig({
+  testDir: 'test/e2e',
+  timeout: 30_000,
+  use: {
+    baseURL: 'http://127.0.0.1:4173',
+    browserName: 'chromium',
+    launchOptions: {
+      executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+    }
+  },
+  webServer: {
+    command: 'npx vite preview --outDir out/renderer --host 127.0.0.1 --port 4173 --strictPort',
+    url: 'http://127.0.0.1:4173',
+    reuseExistingServer: false
+  }
+})
