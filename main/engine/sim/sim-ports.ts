@@ -1,6 +1,8 @@
 import { FlashlineError } from '../errors'
 import { registerSimPorts, type OpenOptions } from '../transport/open'
+import { memoryPair } from '../transport/memory'
 import type { Transport } from '../transport/transport'
+import { YmodemDevice, type YmodemPersonality } from './ymodem-device'
 
 /**
  * Built-in simulated devices reachable as `sim:<kind>[:<name>]` ports, so the demo and a curious
@@ -16,7 +18,28 @@ export function registerSimBoard(kind: string, factory: SimBoardFactory): void {
   factories.set(kind, factory)
 }
 
+/** `sim:ymodem[:lrz|st-iap|mico][:label]` — a YMODEM bootloader that remembers what was flashed. */
+function ymodemBoard(name: string): Promise<{ open(): Promise<Transport> }> {
+  const parts = name.split(':')
+  const personality = (['lrz', 'st-iap', 'mico'].includes(parts[1] ?? '') ? parts[1] : 'st-iap') as YmodemPersonality
+  const device = new YmodemDevice({ personality, version: process.env['FLASHLINE_SIM_VERSION'] || '1.0.0' })
+  return Promise.resolve({
+    async open(): Promise<Transport> {
+      const [host, dev] = memoryPair(`sim:${name}`, `sim:${name}#device`)
+      host.onClose(() => void dev.close())
+      void device.attach(dev)
+      return host
+    }
+  })
+}
+
+let builtinsRegistered = false
+
 export function registerBuiltinSimPorts(): void {
+  if (!builtinsRegistered) {
+    builtinsRegistered = true
+    if (!factories.has('ymodem')) registerSimBoard('ymodem', ymodemBoard)
+  }
   registerSimPorts(async (name, options) => {
     let board = boards.get(name)
     if (!board) {

@@ -1,0 +1,262 @@
+import { EventEmitter } from 'node:events'
+import { FlashlineError } from '../errors'
+import { ACK, CAN, CRC_REQUEST, EOT, NAK, SOH, STX } from '../flash/ymodem'
+import type { Transport } from '../transport/transport'
+import { crc16xmodem } from '../util/crc16'
+import { findImageVersion, makeFirmwareImage } from './firmware-image'
+
+/**
+ * Receiver personalities seen in the field (bench-protocols.md §1.6/1.7):
+ *  - lrz: strict spec; a repeated block is ACKed; errors answered with NAK.
+ *  - st-iap: ST's IAP `Ymodem_Receive` (and the GD32/CH32/HC32 ports): 'C' on every timeout or CRC
+ *    error, NAK for an unexpected (also a repeated) block number, single ACK for EOT.
+ *  - mico: MXCHIP MiCO bootloader: a text menu; "1" + CR starts an st-iap receive.
+ */
+export type YmodemPersonality = 'lrz' | 'st-iap' | 'mico'
+
+export interface YmodemDeviceOptions {
+  personality?: YmodemPersonality
+  /** Version of the application initially in flash. */
+  version?: string
+  maxImageSize?: number
+  /** Interval of 'C' requests while waiting for a sender. */
+  requestIntervalMs?: number
+  /** Time the device needs to program each block before answering. */
+  programDelayMs?: number
+  /** Fault injection: swallow the ACK of these data block numbers once each (a lost ACK). */
+  dropAckOfBlocks?: number[]
+}
+
+export interface ReceivedFile {
+  name: string
+  size: number
+  data: Buffer
+}
+
+const MENU =
+  '\r\n+ MXCHIP bootloader (flashline simulator) +\r\n0:BOOTUPDATE 1:FWUPDATE 2:DRIVERUPDATE 3:PARAUPDATE 4:FLASHUPDATE 5:MEMORYMAP 6:BOOT 7:REBOOT\r\nmico> '
+
+/**
+ * A simulated YMODEM bootloader device. Attach it to the device end of a link (a pty via
+ * SerialTransport, or a memory pair); after a complete transfer it "reboots" and prints
+ * `version: <v>` taken from the received image, then waits in its bootloader again.
+ */
+export class YmodemDevice extends EventEmitter {
+  readonly personality: YmodemPersonality
+  image: Buffer
+  received: ReceivedFile[] = []
+  private readonly o: Required<Omit<YmodemDeviceOptions, 'version'>>
+  private dropped = new Set<number>()
+  private t: Transport | null = null
+
+  constructor(options: YmodemDeviceOptions = {}) {
+    super()
+    this.personality = options.personality ?? 'lrz'
+    this.o = {
+      personality: this.personality,
+      maxImageSize: options.maxImageSize ?? 8 * 1024 * 1024,
+      requestIntervalMs: options.requestIntervalMs ?? 1000,
+      programDelayMs: options.programDelayMs ?? 0,
+      dropAckOfBlocks: options.dropAckOfBlocks ?? []
+    }
+    this.image = makeFirmwareImage({ version: options.version ?? '1.0.0', size: 4096, seed: 7 })
+  }
+
+  get version(): string {
+    return findImageVersion(this.image) ?? 'unknown'
+  }
+
+  /** Serves the link until it closes. Resolves then; never rejects. */
+  async attach(transport: Transport): Promise<void> {
+    this.t = transport
+    try {
+      await this.write(`\r\nflashline sim bootloader (${this.personality})\r\nversion: ${this.version}\r\n`)
+      for (;;) {
+        if (this.personality === 'mico') await this.menu()
+        const file = await this.receiveBatch()
+        if (file) await this.reboot(file)
+      }
+    } catch (e) {
+      if (!(e instanceof FlashlineError && (e.code === 'port-closed' || e.code === 'port-lost'))) this.emit('log', `sim device stopped: ${(e as Error).message}`)
+    } finally {
+      this.t = null
+    }
+  }
+
+  private async write(data: string | Uint8Array): Promise<void> {
+    await this.t!.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data)
+  }
+
+  private async menu(): Promise<void> {
+    await this.write(MENU)
+    for (;;) {
+      const line = (await this.readLine()).trim()
+      if (line === '1') {
+        await this.write("\r\nWaiting for the file to be sent ... (press 'a' to abort)\r\n")
+        return
+      }
+      if (line) await this.write(`\r\nunknown command "${line}"\r\nmico> `)
+    }
+  }
+
+  private async readLine(): Promise<string> {
+    const buf = await this.waitForever(() => this.t!.readUntil(/[\r\n]/, 60_000))
+    return buf.toString('latin1')
+  }
+
+  /** Reads with a timeout, treating timeouts as "keep waiting" (the device idles until closed). */
+  private async waitForever<T>(read: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await read()
+      } catch (e) {
+        if (!(e instanceof FlashlineError && e.code === 'timeout')) throw e
+      }
+    }
+  }
+
+  private async byte(timeoutMs: number): Promise<number | null> {
+    try {
+      return (await this.t!.read(1, timeoutMs))[0]!
+    } catch (e) {
+      if (e instanceof FlashlineError && e.code === 'timeout') return null
+      throw e
+    }
+  }
+
+  /** Reads the rest of a block after its start byte; null on inter-character timeout. */
+  private async blockBody(start: number): Promise<{ number: number; data: Buffer; ok: boolean } | null> {
+    const size = start === STX ? 1024 : 128
+    try {
+      const rest = await this.t!.read(2 + size + 2, 1000)
+      const number = rest[0]!
+      const data = rest.subarray(2, 2 + size)
+      const ok = rest[1] === (0xff - number) && crc16xmodem(rest.subarray(2)) === 0
+      return { number, data: Buffer.from(data), ok }
+    } catch (e) {
+      if (e instanceof FlashlineError && e.code === 'timeout') return null
+      throw e
+    }
+  }
+
+  private get stIap(): boolean {
+    return this.personality !== 'lrz'
+  }
+
+  /** One YMODEM batch with one file; returns it, or null if the batch was empty or aborted. */
+  private async receiveBatch(): Promise<ReceivedFile | null> {
+    // Phase 1: ask for the header with 'C' until a sender starts.
+    let header: { name: string; size: number } | null = null
+    while (!header) {
+      await this.write(Uint8Array.of(CRC_REQUEST))
+      const b = await this.byte(this.o.requestIntervalMs)
+      if (b === null) continue
+      if (b === SOH || b === STX) {
+        const blk = await this.blockBody(b)
+        if (!blk || !blk.ok || blk.number !== 0) {
+          this.t!.discardInput()
+          continue
+        }
+        const text = blk.data.toString('latin1')
+        const name = text.slice(0, text.indexOf('\0'))
+        if (!name) {
+          await this.write(Uint8Array.of(ACK))
+          return null
+        }
+        const size = parseInt(text.slice(name.length + 1).split(/[ \0]/)[0] ?? '', 10)
+        if (!Number.isFinite(size) || size < 0 || size > this.o.maxImageSize) {
+          await this.write(Uint8Array.of(CAN, CAN))
+          this.emit('log', `rejected file "${name}": size ${size} does not fit ${this.o.maxImageSize}`)
+          return null
+        }
+        header = { name, size }
+        await this.write(Uint8Array.of(ACK, CRC_REQUEST))
+      } else if (b === 0x61 || b === 0x41) {
+        return null // 'a'/'A' aborts on ST IAP
+      }
+    }
+    // Phase 2: data blocks until EOT.
+    const chunks: Buffer[] = []
+    let expect = 1
+    let errors = 0
+    for (;;) {
+      const b = await this.byte(this.stIap ? 2000 : 5000)
+      if (b === null || (b !== SOH && b !== STX && b !== EOT && b !== CAN)) {
+        if (b !== null) continue
+        if (++errors > 10) {
+          await this.write(Uint8Array.of(CAN, CAN))
+          return null
+        }
+        await this.write(Uint8Array.of(this.stIap ? CRC_REQUEST : NAK))
+        continue
+      }
+      if (b === CAN) {
+        const next = await this.byte(1000)
+        if (next === CAN) return null
+        continue
+      }
+      if (b === EOT) {
+        await this.write(Uint8Array.of(ACK))
+        break
+      }
+      const blk = await this.blockBody(b)
+      if (!blk || !blk.ok) {
+        errors++
+        await this.drain()
+        await this.write(Uint8Array.of(this.stIap ? CRC_REQUEST : NAK))
+        continue
+      }
+      const expectedNumber = expect & 0xff
+      if (blk.number === expectedNumber) {
+        if (this.o.programDelayMs) await new Promise((r) => setTimeout(r, this.o.programDelayMs))
+        chunks.push(blk.data)
+        expect++
+        errors = 0
+        if (this.o.dropAckOfBlocks.includes(blk.number) && !this.dropped.has(blk.number)) {
+          this.dropped.add(blk.number)
+          continue
+        }
+        await this.write(Uint8Array.of(ACK))
+      } else if (blk.number === ((expect - 1) & 0xff)) {
+        await this.write(Uint8Array.of(this.stIap ? NAK : ACK))
+      } else if (this.stIap) {
+        await this.write(Uint8Array.of(NAK))
+      } else {
+        await this.write(Uint8Array.of(CAN, CAN))
+        return null
+      }
+    }
+    // Phase 3: end of batch (null header).
+    for (let tries = 0; tries < 10; tries++) {
+      await this.write(Uint8Array.of(CRC_REQUEST))
+      const b = await this.byte(1000)
+      if (b === SOH || b === STX) {
+        const blk = await this.blockBody(b)
+        if (blk?.ok && blk.number === 0) {
+          await this.write(Uint8Array.of(ACK))
+          break
+        }
+      } else if (b === EOT) {
+        await this.write(Uint8Array.of(ACK))
+      }
+    }
+    const data = Buffer.concat(chunks).subarray(0, header.size)
+    if (data.length < header.size) return null
+    return { name: header.name, size: header.size, data }
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const b = await this.byte(100)
+      if (b === null) return
+    }
+  }
+
+  private async reboot(file: ReceivedFile): Promise<void> {
+    this.image = file.data
+    this.received.push(file)
+    this.emit('received', file)
+    await new Promise((r) => setTimeout(r, 20))
+    await this.write(`\r\nrebooting...\r\nflashline sim application\r\nversion: ${this.version}\r\n`)
+  }
+}

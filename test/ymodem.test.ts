@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { probeVersion } from '../main/engine/flash/probe'
+import { buildBlock, buildHeaderBlock, sendYmodem } from '../main/engine/flash/ymodem'
+import { findImageVersion, makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { YmodemDevice, type YmodemPersonality } from '../main/engine/sim/ymodem-device'
+import { memoryPair } from '../main/engine/transport/memory'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { crc16xmodem } from '../main/engine/util/crc16'
+import { ptyPair, type PtyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+function imageFile(version: string, size: number): { path: string; data: Buffer } {
+  const t = tempDir()
+  cleanups.push(t.cleanup)
+  const data = makeFirmwareImage({ version, size, seed: size })
+  const path = join(t.dir, 'fw.bin')
+  writeFileSync(path, data)
+  return { path, data }
+}
+
+describe('YMODEM framing', () => {
+  it('computes CRC-16/XMODEM check values', () => {
+    expect(crc16xmodem(Buffer.from('123456789'))).toBe(0x31c3)
+    expect(crc16xmodem(Buffer.alloc(128, 0x1a))).toBe(0xf8b0)
+    expect(crc16xmodem(Buffer.alloc(1024, 0xff))).toBe(0xc084)
+  })
+
+  it('builds block 0 with the name and decimal size, NUL padded, and an all-zero end-of-batch block', () => {
+    const h = buildHeaderBlock('fw.bin', 3000, true)
+    expect(h.length).toBe(133)
+    expect([...h.subarray(0, 3)]).toEqual([0x01, 0x00, 0xff])
+    expect(h.subarray(3, 3 + 12).toString('latin1')).toBe('fw.bin\0' + '3000\0')
+    expect(h.subarray(15, 131).every((b) => b === 0)).toBe(true)
+    expect(crc16xmodem(h.subarray(3))).toBe(0)
+    const end = buildHeaderBlock('', null, true)
+    expect(end.subarray(3, 131).every((b) => b === 0)).toBe(true)
+  })
+
+  it('pads data blocks with 0x1A and numbers them with the complement', () => {
+    const b = buildBlock(0x101, Buffer.from('abc'), 1024, true)
+    expect([b[0], b[1], b[2]]).toEqual([0x02, 0x01, 0xfe])
+    expect(b[6]).toBe(0x1a)
+    expect(crc16xmodem(b.subarray(3))).toBe(0)
+  })
+})
+
+describe('YMODEM sender against the simulated bootloader (memory link)', () => {
+  for (const personality of ['lrz', 'st-iap', 'mico'] as YmodemPersonality[]) {
+    it(`delivers a file byte-identical to the ${personality} receiver and the device reboots into the new version`, async () => {
+      const { path, data } = imageFile('2.0.0', 5000)
+      const [host, dev] = memoryPair()
+      const device = new YmodemDevice({ personality, version: '1.0.0', requestIntervalMs: 200 })
+      const served = device.attach(dev)
+      const progress: number[] = []
+      const result = await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, {
+        menuCommand: personality === 'mico' ? '1\r' : undefined,
+        onProgress: (p) => progress.push(p.done)
+      })
+      expect(result.bytesWritten).toBe(5000)
+      expect(device.received).toHaveLength(1)
+      expect(device.received[0]!.name).toBe('fw.bin')
+      expect(device.received[0]!.data.equals(data)).toBe(true)
+      expect(progress.at(-1)).toBe(5000)
+      expect(await probeVersion(host, { pattern: /version[: ]+(\S+)/i, timeoutMs: 3000 })).toBe('2.0.0')
+      await host.close()
+      await dev.close()
+      await served
+    })
+  }
+
+  it('survives a lost ACK: lrz ACKs the repeated block, st-iap NAKs it, both end byte-identical', async () => {
+    for (const personality of ['lrz', 'st-iap'] as YmodemPersonality[]) {
+      const { path, data } = imageFile('3.1.0', 4 * 1024)
+      const [host, dev] = memoryPair()
+      const device = new YmodemDevice({ personality, requestIntervalMs: 150, dropAckOfBlocks: [2] })
+      const served = device.attach(dev)
+      const logs: string[] = []
+      await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { blockTimeoutMs: 2500, log: (m) => logs.push(m) })
+      expect(device.received[0]!.data.equals(data), personality).toBe(true)
+      expect(logs.some((l) => l.startsWith('block 2'))).toBe(true)
+      await host.close()
+      await dev.close()
+      await served
+    }
+  })
+
+  it('fails with a device error naming the missing start request when nobody answers', async () => {
+    const { path, data } = imageFile('1.0.0', 300)
+    const [host] = memoryPair()
+    await expect(sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { startTimeoutMs: 400 })).rejects.toMatchObject({
+      kind: 'device',
+      code: 'ymodem-no-start'
+    })
+  })
+
+  it('does not take a capital C inside menu text for a start request', async () => {
+    const { path, data } = imageFile('1.0.0', 300)
+    const [host, dev] = memoryPair()
+    await dev.write(Buffer.from('Copyright ACME\r\n'))
+    await expect(sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { startTimeoutMs: 400 })).rejects.toMatchObject({ code: 'ymodem-no-start' })
+  })
+})
+
+function sh(cmd: string, cwd: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('sh', ['-c', cmd], { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    p.on('exit', (code) => resolve({ code, stderr }))
+  })
+}
+
+describe('YMODEM over a real pty with lrzsz as the peer', () => {
+  let pair: PtyPair
+  afterEach(async () => pair && (await pair.close()))
+
+  it('our sender → lrzsz rb: the received file is byte-identical', async () => {
+    pair = await ptyPair()
+    const { path, data } = imageFile('4.2.0', 70_000 + 77)
+    const out = tempDir()
+    cleanups.push(out.cleanup)
+    const rb = sh(`rb < ${pair.b} > ${pair.b}`, out.dir)
+    const host = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+    try {
+      await sendYmodem(host, { path, size: data.length, name: 'firmware-4.2.0.bin' }, { startTimeoutMs: 15_000 })
+    } finally {
+      await host.close()
+    }
+    const r = await rb
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(join(out.dir, 'firmware-4.2.0.bin')).equals(data)).toBe(true)
+  }, 60_000)
+
+  it('lrzsz sb -k → our simulated bootloader on a pty: byte-identical, and the banner shows the new version', async () => {
+    pair = await ptyPair()
+    const { path, data } = imageFile('5.0.1', 33_333)
+    const devPort = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+    const device = new YmodemDevice({ personality: 'lrz', requestIntervalMs: 1000 })
+    const served = device.attach(devPort)
+    const received = new Promise((r) => device.once('received', r))
+    const sb = await sh(`sb -k ${path} < ${pair.a} > ${pair.a}`, '/')
+    expect(sb.code, sb.stderr).toBe(0)
+    await received
+    expect(device.received[0]!.data.equals(data)).toBe(true)
+    expect(findImageVersion(device.image)).toBe('5.0.1')
+    await devPort.close()
+    await served
+  }, 60_000)
+})
