@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto'
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import http, { type IncomingMessage } from 'node:http'
+import https from 'node:https'
+import { join } from 'node:path'
+import { rootCertificates } from 'node:tls'
+import { FlashlineError } from '../errors'
+import type { PackageExpectation, PackageSource } from '../model'
+import type { PackageOnDisk } from '../jobs/job-record'
+import { compareExpectation, hashFile, PackageHasher } from './hashers'
+
+export interface FetchOptions {
+  cacheDir: string
+  /** PEM trust root added to the system roots (TLS verification always stays on). */
+  ca?: string
+  allowHttp?: boolean
+  signal?: AbortSignal
+  onProgress?: (p: { done: number; total?: number; bytesPerSec: number }) => void
+  /** Attempts after a dropped connection or a 5xx. */
+  retries?: number
+  idleTimeoutMs?: number
+  /** Name of the partial file, so a restarted job resumes the same download. */
+  partKey?: string
+}
+
+export type FetchedPackage = PackageOnDisk & { fromCache: boolean }
+
+/** A network failure worth another attempt (with Range); anything else ends the download. */
+class Retryable extends Error {}
+
+const MAX_REDIRECTS = 5
+
+export function cachedPath(cacheDir: string, sha256: string): string {
+  return join(cacheDir, 'sha256', sha256.toLowerCase())
+}
+
+/**
+ * Downloads a package to the content-addressed cache, streaming to disk and hashing in the same
+ * pass. Resumes dropped connections with `Range: bytes=N-` (accepting only a matching 206, starting
+ * over on 200); 401/403 mean the token or URL expired and are never retried. The package is
+ * returned only once it matches every expectation; a mismatching file never reaches the cache.
+ */
+export async function fetchPackage(source: PackageSource, expect: PackageExpectation, options: FetchOptions): Promise<FetchedPackage> {
+  const url = parseUrl(source.url, options.allowHttp)
+  if (expect.sha256) {
+    const hit = cachedPath(options.cacheDir, expect.sha256)
+    if (existsSync(hit)) {
+      const digest = await hashFile(hit)
+      if (!compareExpectation(digest, expect)) return { path: hit, ...digest, fromCache: true }
+      rmSync(hit, { force: true }) // a damaged cache entry is dropped, never flashed
+    }
+  }
+  mkdirSync(join(options.cacheDir, 'partial'), { recursive: true })
+  const key = options.partKey || createHash('sha256').update(source.url.split('?')[0]!).digest('hex').slice(0, 32)
+  const part = join(options.cacheDir, 'partial', `${key}.part`)
+  const retries = options.retries ?? 5
+  const hasher = new PackageHasher()
+  let have = 0
+  if (existsSync(part)) {
+    // Resume a download an earlier run left behind: the hash must cover the bytes already on disk.
+    for await (const chunk of createReadStream(part, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer)
+    have = statSync(part).size
+  }
+  const state = { hasher, have, total: undefined as number | undefined, started: Date.now(), startedAt: have }
+  let attempt = 0
+  for (;;) {
+    if (options.signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
+    try {
+      await downloadOnce(url, source, expect, options, part, state)
+      break
+    } catch (e) {
+      if (!(e instanceof Retryable)) throw e
+      if (++attempt > retries) {
+        throw new FlashlineError('download', 'network', `download from ${url.host} failed after ${retries + 1} attempts: ${e.message}`)
+      }
+      await sleep(200 * attempt, options.signal)
+    }
+  }
+  const digest = state.hasher.digest()
+  const mismatch = compareExpectation(digest, expect)
+  if (mismatch) {
+    rmSync(part, { force: true })
+    throw new FlashlineError('integrity', 'mismatch', `package ${mismatch.field} mismatch: expected ${mismatch.expected}, got ${mismatch.actual}; the package was not flashed`, { ...mismatch })
+  }
+  const final = cachedPath(options.cacheDir, digest.sha256)
+  mkdirSync(join(options.cacheDir, 'sha256'), { recursive: true })
+  renameSync(part, final)
+  return { path: final, ...digest, fromCache: false }
+}
+
+function parseUrl(raw: string, allowHttp?: boolean): URL {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new FlashlineError('usage', 'bad-url', `the package URL "${raw.split('?')[0]}" is not a valid URL`)
+  }
+  if (url.protocol === 'http:' && !allowHttp) {
+    throw new FlashlineError('usage', 'http-not-allowed', `refusing plain http:// for ${url.host}: packages are fetched over https:// only (pass --allow-http for a trusted lab network)`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new FlashlineError('usage', 'bad-url', `unsupported URL scheme "${url.protocol}" for the package`)
+  return url
+}
+
+interface DownloadState {
+  hasher: PackageHasher
+  have: number
+  total: number | undefined
+  started: number
+  startedAt: number
+}
+
+function restart(part: string, state: DownloadState): void {
+  state.hasher = new PackageHasher()
+  state.have = 0
+  state.startedAt = 0
+  state.started = Date.now()
+  closeSync(openSync(part, 'w'))
+}
+
+async function downloadOnce(first: URL, source: PackageSource, expect: PackageExpectation, options: FetchOptions, part: string, state: DownloadState): Promise<void> {
+  let url = first
+  for (let hop = 0; ; hop++) {
+    const res = await request(url, source, options, state.have)
+    const status = res.statusCode ?? 0
+    if (status >= 300 && status < 400 && res.headers.location) {
+      res.resume()
+      if (hop >= MAX_REDIRECTS) throw new FlashlineError('download', 'redirects', `too many redirects fetching the package from ${first.host}`)
+      url = parseUrl(new URL(res.headers.location, url).toString(), options.allowHttp)
+      continue
+    }
+    if (status === 401 || status === 403) {
+      res.resume()
+      throw new FlashlineError(
+        'download',
+        'refused',
+        `the download token or URL was refused (HTTP ${status}) by ${url.host}: it has probably expired; ask the platform for a new upgrade order`,
+        { status }
+      )
+    }
+    if (status === 416 && state.have > 0) {
+      res.resume()
+      restart(part, state)
+      throw new Retryable('the server refused to resume (416); starting over')
+    }
+    if (status >= 500) {
+      res.resume()
+      throw new Retryable(`HTTP ${status}`)
+    }
+    if (status !== 200 && status !== 206) {
+      res.resume()
+      throw new FlashlineError('download', 'http-status', `the package server ${url.host} answered HTTP ${status} ${res.statusMessage ?? ''}`.trim(), { status })
+    }
+    if (status === 206) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''))
+      if (!m || Number(m[1]) !== state.have) {
+        // A partial answer that does not continue where we are cannot be appended safely.
+        res.resume()
+        restart(part, state)
+        throw new Retryable(`the server answered 206 with Content-Range "${res.headers['content-range'] ?? ''}" for bytes=${state.have}-; starting over`)
+      }
+      if (m[3] !== '*') state.total = Number(m[3])
+    } else {
+      if (state.have > 0) restart(part, state) // 200: the whole file again, from byte 0
+      const len = Number(res.headers['content-length'])
+      state.total = Number.isFinite(len) && res.headers['content-length'] !== undefined ? len : undefined
+    }
+    if (state.total !== undefined && expect.size !== undefined && state.total !== expect.size) {
+      res.resume()
+      throw new FlashlineError('integrity', 'mismatch', `package size mismatch: expected ${expect.size}, the server offers ${state.total}; the package was not flashed`, {
+        field: 'size',
+        expected: String(expect.size),
+        actual: String(state.total)
+      })
+    }
+    await receive(res, part, state, options)
+    return
+  }
+}
+
+function request(url: URL, source: PackageSource, options: FetchOptions, from: number): Promise<IncomingMessage> {
+  const headers: Record<string, string> = {}
+  // Presigned URLs (IoTDA v2/OBS, FogCloud) carry their auth in the query: no extra headers at all.
+  if (source.bearerToken) headers['Authorization'] = `Bearer ${source.bearerToken}`
+  if (from > 0) headers['Range'] = `bytes=${from}-`
+  const lib = url.protocol === 'https:' ? https : http
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, {
+      method: 'GET',
+      headers,
+      ...(url.protocol === 'https:' ? { ca: options.ca ? [...rootCertificates, options.ca] : undefined, rejectUnauthorized: true } : {}),
+      signal: options.signal
+    })
+    req.setTimeout(options.idleTimeoutMs ?? 30_000, () => req.destroy(new Retryable(`no data from ${url.host} for ${Math.round((options.idleTimeoutMs ?? 30_000) / 1000)} s`)))
+    req.on('response', resolve)
+    req.on('error', (e: NodeJS.ErrnoException) => reject(classify(e, url, options)))
+    req.end()
+  })
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS|ERR_SSL|UNABLE_TO_GET_ISSUER/
+
+function classify(e: NodeJS.ErrnoException, url: URL, options: FetchOptions): Error {
+  if (e instanceof Retryable || e instanceof FlashlineError) return e
+  if (e.name === 'AbortError' || options.signal?.aborted) return new FlashlineError('interrupted', 'aborted', 'interrupted')
+  if (e.code && TLS_CODES.test(e.code)) {
+    return new FlashlineError('download', 'tls', `TLS verification of ${url.host} failed (${e.code}: ${e.message}); if the server uses a private CA, pass it with --ca FILE`)
+  }
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new FlashlineError('download', 'network', `cannot resolve the package host ${url.hostname} (${e.code}); check the network or DNS`)
+  return new Retryable(`${e.code ?? ''} ${e.message}`.trim())
+}
+
+function receive(res: IncomingMessage, part: string, state: DownloadState, options: FetchOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fd = openSync(part, 'a')
+    let lastReport = 0
+    const expected = state.total
+    const finish = (err?: Error): void => {
+      try {
+        closeSync(fd)
+      } catch {
+        /* already closed */
+      }
+      if (err) reject(err)
+      else resolve()
+    }
+    res.on('data', (chunk: Buffer) => {
+      try {
+        writeSync(fd, chunk)
+      } catch (e) {
+        res.destroy()
+        finish(new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${(e as Error).message}`))
+        return
+      }
+      state.hasher.update(chunk)
+      state.have += chunk.length
+      const now = Date.now()
+      if (options.onProgress && (now - lastReport >= 100 || state.have === expected)) {
+        lastReport = now
+        const secs = Math.max(0.001, (now - state.started) / 1000)
+        options.onProgress({ done: state.have, total: expected, bytesPerSec: (state.have - state.startedAt) / secs })
+      }
+    })
+    res.on('end', () => {
+      if (!res.complete || (expected !== undefined && state.have < expected)) finish(new Retryable(`connection closed after ${state.have} of ${expected ?? '?'} bytes`))
+      else finish()
+    })
+    res.on('aborted', () => finish(new Retryable(`connection dropped after ${state.have} bytes`)))
+    res.on('error', (e) => finish(options.signal?.aborted ? new FlashlineError('interrupted', 'aborted', 'interrupted') : new Retryable(e.message)))
+  })
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        reject(new FlashlineError('interrupted', 'aborted', 'interrupted'))
+      },
+      { once: true }
+    )
+  })
+}

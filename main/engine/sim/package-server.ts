@@ -1,0 +1,179 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { simTls } from './tls'
+
+/**
+ * The platforms' package download endpoints, simulated: IoTDA's token-protected HTTPS endpoint
+ * (Authorization: Bearer, 24 h expiry), OBS/FogCloud-style presigned URLs (signature and expiry in
+ * the query, any Authorization header is a signature mismatch), and plain URLs. Range requests are
+ * answered with 206 like OBS. Faults can be injected for the resume tests.
+ */
+export interface PackageAccess {
+  token?: string
+  tokenExpiresAt?: number
+  presigned?: boolean
+  presignExpiresAt?: number
+}
+
+export interface PackageFaults {
+  /** Cut the connection after this many body bytes … */
+  dropAfterBytes?: number
+  /** … this many times (default: every request while set). */
+  dropTimes?: number
+  /** Answer 200 with the whole body even when a Range is asked (a server without Range support). */
+  ignoreRange?: boolean
+  /** Stop sending (but keep the connection open) after this many body bytes, once. */
+  stallAfterBytes?: number
+}
+
+export interface ServedRequest {
+  path: string
+  headers: Record<string, string | undefined>
+  status: number
+  range?: string
+}
+
+export interface PackageServer {
+  url: string
+  addPackage(name: string, data: Buffer | { path: string; size: number }, access?: PackageAccess): { url: string; token?: string }
+  faults: PackageFaults
+  requests: ServedRequest[]
+  close(): Promise<void>
+}
+
+interface Entry {
+  data: Buffer | { path: string; size: number }
+  access: PackageAccess
+}
+
+export async function startPackageServer(options: { tls?: boolean; host?: string } = {}): Promise<PackageServer> {
+  const secret = randomBytes(16)
+  const entries = new Map<string, Entry>()
+  const requests: ServedRequest[] = []
+  const faults: PackageFaults = {}
+  const sockets = new Set<Socket>()
+  const useTls = options.tls ?? true
+  const host = options.host ?? '127.0.0.1'
+
+  const sign = (path: string, expires: number): string => createHmac('sha256', secret).update(`${path}\n${expires}`).digest('hex')
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const path = decodeURIComponent(url.pathname)
+    const headers: Record<string, string | undefined> = {}
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v
+    const record: ServedRequest = { path, headers, status: 0, range: headers['range'] }
+    requests.push(record)
+    const reply = (status: number, body = ''): void => {
+      record.status = status
+      res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) })
+      res.end(body)
+    }
+    const entry = entries.get(path.replace(/^\/packages\//, ''))
+    if (!entry || !path.startsWith('/packages/')) return reply(404, 'no such package')
+    const { access } = entry
+    if (access.token) {
+      const auth = headers['authorization']
+      if (auth === undefined) return reply(401, 'missing Authorization')
+      const want = Buffer.from(`Bearer ${access.token}`)
+      const got = Buffer.from(auth)
+      if (want.length !== got.length || !timingSafeEqual(want, got)) return reply(401, 'bad token')
+      if (access.tokenExpiresAt !== undefined && Date.now() > access.tokenExpiresAt) return reply(403, 'token expired')
+    }
+    if (access.presigned) {
+      const expires = Number(url.searchParams.get('Expires'))
+      const signature = url.searchParams.get('Signature') ?? ''
+      // OBS signs the request; an extra Authorization or Content-Type changes what was signed.
+      if (headers['authorization'] !== undefined || headers['content-type'] !== undefined) return reply(403, 'SignatureDoesNotMatch')
+      if (signature !== sign(path, expires)) return reply(403, 'SignatureDoesNotMatch')
+      if (Date.now() / 1000 > expires) return reply(403, 'Request has expired')
+    }
+    const size = Buffer.isBuffer(entry.data) ? entry.data.length : entry.data.size
+    let start = 0
+    let end = size - 1
+    let status = 200
+    const range = headers['range']
+    if (range && !faults.ignoreRange) {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(range)
+      if (!m || Number(m[1]) >= size) {
+        record.status = 416
+        res.writeHead(416, { 'Content-Range': `bytes */${size}` })
+        return void res.end()
+      }
+      start = Number(m[1])
+      if (m[2]) end = Math.min(end, Number(m[2]))
+      status = 206
+    }
+    record.status = status
+    const resHeaders: Record<string, string | number> = { 'Content-Type': 'application/octet-stream', 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' }
+    if (status === 206) resHeaders['Content-Range'] = `bytes ${start}-${end}/${size}`
+    res.writeHead(status, resHeaders)
+    const body = Buffer.isBuffer(entry.data) ? null : createReadStream(entry.data.path, { start, end, highWaterMark: 256 * 1024 })
+    let dropAt: number | undefined
+    if (faults.dropAfterBytes !== undefined && (faults.dropTimes === undefined || faults.dropTimes > 0)) {
+      dropAt = faults.dropAfterBytes
+      if (faults.dropTimes !== undefined) faults.dropTimes--
+    }
+    const stallAt = faults.stallAfterBytes
+    if (stallAt !== undefined) faults.stallAfterBytes = undefined
+    const limit = Math.min(dropAt ?? Infinity, stallAt ?? Infinity)
+    if (limit === Infinity) {
+      if (body) body.pipe(res)
+      else res.end((entry.data as Buffer).subarray(start, end + 1))
+      return
+    }
+    // Faulty delivery: send up to the limit, then cut or stall.
+    const cut = (): void => {
+      if (dropAt !== undefined && dropAt <= (stallAt ?? Infinity)) res.socket?.destroy()
+      // stall: keep the socket open and silent until the client gives up
+    }
+    if (!body) {
+      const buf = (entry.data as Buffer).subarray(start, end + 1)
+      res.write(buf.subarray(0, Math.min(limit, buf.length)), () => setTimeout(cut, 20))
+      return
+    }
+    let sent = 0
+    body.on('data', (chunk: string | Buffer) => {
+      const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
+      const take = Math.min(c.length, limit - sent)
+      if (take > 0) res.write(c.subarray(0, take))
+      sent += take
+      if (sent >= limit) {
+        body.destroy()
+        setTimeout(cut, 20)
+      }
+    })
+    body.on('end', () => res.end())
+  }
+
+  const server: Server = useTls ? createHttpsServer({ ...simTls() }, handle) : createHttpServer(handle)
+  server.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  const base = `${useTls ? 'https' : 'http'}://${host}:${(server.address() as AddressInfo).port}`
+
+  return {
+    url: base,
+    faults,
+    requests,
+    addPackage(name, data, access = {}) {
+      const path = `/packages/${name}`
+      entries.set(name, { data, access })
+      const encoded = `/packages/${name.split('/').map(encodeURIComponent).join('/')}`
+      if (access.presigned) {
+        const expires = Math.floor((access.presignExpiresAt ?? Date.now() + 86400_000) / 1000)
+        return { url: `${base}${encoded}?AccessKeyId=SIMULATED&Expires=${expires}&Signature=${sign(path, expires)}` }
+      }
+      return { url: `${base}${encoded}`, token: access.token }
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
