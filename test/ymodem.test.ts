@@ -92,6 +92,30 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
     }
   })
 
+  it('recovers a receiver left inside an interrupted transfer (sender killed mid-file)', async () => {
+    for (const personality of ['st-iap', 'lrz'] as YmodemPersonality[]) {
+      const { path, data } = imageFile('6.0.0', 8 * 1024)
+      const [host, dev] = memoryPair()
+      const device = new YmodemDevice({ personality, requestIntervalMs: 200 })
+      const served = device.attach(dev)
+      // an earlier sender got as far as block 2, then died
+      await host.readUntil(Buffer.from('C'), 3000)
+      await host.write(buildHeaderBlock('old.bin', 8192, true))
+      await host.readUntil(Buffer.from([0x06]), 3000)
+      for (const n of [1, 2]) {
+        await host.write(buildBlock(n, Buffer.alloc(1024, n), 1024, true))
+        await host.readUntil(Buffer.from([0x06]), 3000)
+      }
+      host.discardInput()
+      const logs: string[] = []
+      await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { log: (m) => logs.push(m), blockTimeoutMs: 3000 })
+      expect(device.received.at(-1)!.data.equals(data), personality).toBe(true)
+      await host.close()
+      await dev.close()
+      await served
+    }
+  }, 30_000)
+
   it('fails with a device error naming the missing start request when nobody answers', async () => {
     const { path, data } = imageFile('1.0.0', 300)
     const [host] = memoryPair()

@@ -153,9 +153,9 @@ class YmodemSession {
    * style receivers NAK it. A NAK answering a block we resent after silence or a 'C' (lost ACK) means
    * the receiver already has it, so we move on instead of looping until the retries run out.
    */
-  async sendBlock(block: Buffer, what: string): Promise<void> {
+  async sendBlock(block: Buffer, what: string, retries = this.o.retries): Promise<void> {
     let lastFailure: Reply | null = null
-    for (let attempt = 1; attempt <= this.o.retries; attempt++) {
+    for (let attempt = 1; attempt <= retries; attempt++) {
       this.checkAbort()
       if (attempt > 1) {
         this.t.discardInput()
@@ -169,14 +169,14 @@ class YmodemSession {
         this.log(`${what}: NAK on a resent block after a lost ACK; the receiver already has it`)
         return
       }
-      this.log(`${what}: ${r === 'timeout' ? 'no answer' : r === 'nak' ? 'NAK' : "'C'"} (attempt ${attempt}/${this.o.retries}), resending`)
+      this.log(`${what}: ${r === 'timeout' ? 'no answer' : r === 'nak' ? 'NAK' : "'C'"} (attempt ${attempt}/${retries}), resending`)
       lastFailure = r
     }
-    throw new FlashlineError('device', 'ymodem-retries', `the device did not accept ${what} after ${this.o.retries} attempts`)
+    throw new FlashlineError('device', 'ymodem-retries', `the device did not accept ${what} after ${retries} attempts`)
   }
 
-  async sendHeader(name: string, size: number): Promise<void> {
-    await this.sendBlock(buildHeaderBlock(name, size, this.useCrc), 'the file header (block 0)')
+  async sendHeader(name: string, size: number, retries?: number): Promise<void> {
+    await this.sendBlock(buildHeaderBlock(name, size, this.useCrc), 'the file header (block 0)', retries)
     // After ACKing the header the receiver asks for data with 'C' (often in the same read as the ACK).
     await this.waitForStart(this.o.blockTimeoutMs * 2)
   }
@@ -206,6 +206,11 @@ class YmodemSession {
     await this.t.write(buildHeaderBlock('', null, this.useCrc))
     const r = await this.reply(left)
     if (r !== 'ack') this.log(`end-of-batch block not acknowledged (${r}); the file itself was acknowledged`)
+  }
+
+  resetInput(): void {
+    this.t.discardInput()
+    this.pending = []
   }
 
   async cancel(): Promise<void> {
@@ -248,18 +253,41 @@ export async function sendYmodem(
       await transport.write(Buffer.from(options.menuCommand, 'latin1'))
     }
     await session.waitForStart(options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)
-    await session.sendHeader(ymodemName(image.name), image.size)
-    const big = Buffer.alloc(1024)
+    try {
+      await session.sendHeader(ymodemName(image.name), image.size, 4)
+    } catch (e) {
+      if (!(e instanceof FlashlineError) || (e.code !== 'ymodem-retries' && e.code !== 'ymodem-cancelled')) throw e
+      // A receiver still inside an interrupted transfer rejects a new header (ST IAP NAKs it, lrz
+      // cancels): abort that transfer and start a fresh session once.
+      options.log?.('the device rejects the header; it seems stuck in an earlier transfer: cancelling it and starting again')
+      await session.cancel()
+      await new Promise((r) => setTimeout(r, 1500))
+      session.resetInput()
+      if (options.menuCommand) await transport.write(Buffer.from(options.menuCommand, 'latin1'))
+      await session.waitForStart(options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)
+      await session.sendHeader(ymodemName(image.name), image.size)
+    }
     let number = 1
     options.onProgress?.({ stage: 'write', done: 0, total: image.size })
-    while (done < image.size) {
-      const left = image.size - done
+    // The next block is read from disk while the device is still answering the current one.
+    const readBlock = async (offset: number): Promise<{ block: Buffer; length: number } | null> => {
+      const left = image.size - offset
+      if (left <= 0) return null
       const size: 128 | 1024 = session.blockSize === 128 || left <= 128 ? 128 : 1024
-      const { bytesRead } = await file.read(big, 0, Math.min(size, left), done)
+      const buf = Buffer.alloc(size)
+      const { bytesRead } = await file.read(buf, 0, Math.min(size, left), offset)
       if (bytesRead === 0) throw new FlashlineError('device', 'file-shrank', `${image.path} is shorter than ${image.size} bytes; was it changed during the flash?`)
-      await session.sendBlock(buildBlock(number, big.subarray(0, bytesRead), size, session.crc), `block ${number}`)
-      done += bytesRead
+      return { block: buildBlock(number, buf.subarray(0, bytesRead), size, session.crc), length: bytesRead }
+    }
+    let next = readBlock(0)
+    while (done < image.size) {
+      const current = (await next)!
+      const blockNumber = number
       number = (number + 1) & 0xff
+      next = readBlock(done + current.length)
+      next.catch(() => undefined)
+      await session.sendBlock(current.block, `block ${blockNumber}`)
+      done += current.length
       options.onProgress?.({ stage: 'write', done, total: image.size })
     }
     await session.sendEot()
