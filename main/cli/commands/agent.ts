@@ -1,0 +1,182 @@
+import { Agent, type AgentConfig } from '../../engine/agent'
+import { EXIT_CODES, FlashlineError } from '../../engine/errors'
+import type { JobRecord } from '../../engine/jobs/job-record'
+import type { StationEvent } from '../../engine/jobs/station'
+import { validateBrokerUrl } from '../../engine/link/mqtt-link'
+import type { PlatformAdapter } from '../../engine/platforms/adapter'
+import { createIotdaAdapter } from '../../engine/platforms/iotda'
+import { defaultDataDir } from '../../engine/util/data-dir'
+import { oneOf, parseFlags, readTextFile, required, seconds, str, type Flags } from '../args'
+import { RateMeter, type Output } from '../output'
+import { SLOT_OPTIONS, slotFrom } from './slot-flags'
+
+export const AGENT_HELP = `flashline agent   act as the device on a platform and carry out the upgrades it orders
+  --platform iotda   --broker mqtt(s)://host:port   [--ca FILE] [--allow-http]
+  iotda:  --device-id ID (--secret SECRET | --secret-file FILE | env FLASHLINE_SECRET | --cert FILE --key FILE) [--check-timestamp]
+  --port PATH --protocol ymodem [--baud N] [--probe REGEX ...]   the device on the bench
+  --current-version V   version the device runs now (answered to version queries)
+  [--once]   exit when the first upgrade job has ended and its final report is acknowledged
+  [--json]   newline-delimited JSON events on stdout   [--data-dir DIR]
+exit codes: 0 success · 2 usage/config · 3 download · 4 integrity · 5 device · 6 platform · 130 interrupted`
+
+const AGENT_OPTIONS = {
+  ...SLOT_OPTIONS,
+  platform: { type: 'string' },
+  broker: { type: 'string' },
+  ca: { type: 'string' },
+  'allow-http': { type: 'boolean' },
+  'device-id': { type: 'string' },
+  secret: { type: 'string' },
+  'secret-file': { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'check-timestamp': { type: 'boolean' },
+  'current-version': { type: 'string' },
+  once: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'report-timeout': { type: 'string' }
+} as const
+
+function secretFrom(flags: Flags): string | undefined {
+  const inline = str(flags, 'secret')
+  if (inline !== undefined) return inline
+  const file = readTextFile(flags, 'secret-file')
+  if (file !== undefined) return file.trim()
+  return process.env['FLASHLINE_SECRET'] || undefined
+}
+
+function iotdaAdapter(flags: Flags): { adapter: PlatformAdapter; deviceId: string } {
+  const deviceId = required(flags, 'device-id', 'the IoTDA device id (as shown in the console)')
+  const cert = readTextFile(flags, 'cert')
+  const key = readTextFile(flags, 'key')
+  if ((cert === undefined) !== (key === undefined)) throw new FlashlineError('usage', 'missing-flag', '--cert and --key go together (X.509 device authentication)')
+  const secret = secretFrom(flags)
+  if (!secret && !cert) throw new FlashlineError('usage', 'missing-flag', '--secret is required for IoTDA (or --secret-file, FLASHLINE_SECRET, or --cert/--key)')
+  return { adapter: createIotdaAdapter({ deviceId, secret, cert, key, checkTimestamp: Boolean(flags['check-timestamp']) }), deviceId }
+}
+
+export function buildAgentConfig(flags: Flags): AgentConfig {
+  const platform = oneOf(flags, 'platform', ['iotda', 'fogcloud', 'wudun'] as const)
+  const brokerUrl = required(flags, 'broker', 'the platform broker, e.g. mqtts://xxxx.st1.iotda-device.cn-north-4.myhuaweicloud.com:8883')
+  validateBrokerUrl(brokerUrl)
+  if (platform !== 'iotda') throw new FlashlineError('usage', 'platform-unavailable', `--platform ${platform} is not available in this build yet; use iotda`)
+  const { adapter, deviceId } = iotdaAdapter(flags)
+  const currentVersion = required(flags, 'current-version', 'the version the device runs now, answered to the platform’s version queries')
+  return {
+    adapter,
+    brokerUrl,
+    ca: readTextFile(flags, 'ca'),
+    allowHttp: Boolean(flags['allow-http']),
+    dataDir: str(flags, 'data-dir') ?? defaultDataDir(),
+    identity: `${platform}-${deviceId}`,
+    slots: [slotFrom(flags, deviceId, currentVersion)],
+    connectTimeoutMs: seconds(flags, 'connect-timeout')
+  }
+}
+
+function exitCodeForJob(job: JobRecord): number {
+  if (job.phase === 'succeeded') return 0
+  switch (job.outcome?.reason) {
+    case 'download-refused':
+    case 'download-timeout':
+      return EXIT_CODES.download
+    case 'verification-failed':
+      return EXIT_CODES.integrity
+    case 'install-failed':
+    case 'version-mismatch':
+      return EXIT_CODES.device
+    case 'busy':
+      return EXIT_CODES.device
+    default:
+      return EXIT_CODES.internal
+  }
+}
+
+function describe(event: StationEvent, out: Output, meter: RateMeter): void {
+  switch (event.type) {
+    case 'phase': {
+      const j = event.job
+      out.event('job-phase', { job: j.id, device: j.order.deviceId, phase: j.phase, targetVersion: j.order.targetVersion, orderId: j.order.orderId })
+      if (j.phase === 'received') out.info(`order ${j.order.orderId}: ${j.order.kind} ${j.order.targetVersion ?? ''} for ${j.order.deviceId}`)
+      else if (j.phase === 'reporting') {
+        const o = j.outcome
+        out.info(o?.result === 'succeeded' ? `${j.order.deviceId}: flashed, now ${o.version}; reporting success` : `${j.order.deviceId}: FAILED (${o?.reason}): ${o?.message}; reporting failure`)
+      } else out.info(`${j.order.deviceId}: ${j.phase}`)
+      return
+    }
+    case 'download-progress':
+      if (!meter.due(200, event.progress.total !== undefined && event.progress.done === event.progress.total)) return
+      out.event('download-progress', { job: event.job.id, done: event.progress.done, total: event.progress.total })
+      out.progress('download', event.progress.done, event.progress.total, event.progress.bytesPerSec)
+      return
+    case 'flash-progress':
+      if (!meter.due(200, event.progress.done === event.progress.total)) return
+      out.event('flash-progress', { job: event.job.id, stage: event.progress.stage, done: event.progress.done, total: event.progress.total })
+      out.progress(event.progress.stage, event.progress.done, event.progress.total, meter.rate(event.progress.done))
+      return
+    case 'job-closed':
+      out.event('job-closed', { job: event.job.id, device: event.job.order.deviceId, result: event.job.phase, outcome: event.job.outcome, error: event.job.error })
+      out.info(`${event.job.order.deviceId}: platform acknowledged the final report; job ${event.job.phase}`)
+      return
+    case 'report-acked':
+      out.event('report-acked', { topic: event.entry.message.topic, job: event.entry.jobId })
+      return
+    case 'report-queued':
+      out.event('report-queued', { topic: event.entry.message.topic, job: event.entry.jobId, payload: event.entry.message.payload })
+      return
+    case 'reply-queued':
+      out.info(`answered a version query`)
+      return
+    case 'downlink-ignored':
+      out.event('downlink-ignored', { topic: event.topic, reason: event.reason })
+      out.info(`ignored a message${event.topic ? ` on ${event.topic}` : ''}: ${event.reason}`)
+      return
+    case 'log':
+      out.event('log', { job: event.job.id, message: event.message })
+      out.info(`${event.job.order.deviceId}: ${event.message}`)
+      return
+    case 'station-log':
+      out.event('log', { message: event.message })
+      out.info(event.message)
+      return
+  }
+}
+
+/** Runs an agent until interrupted (or, with --once, until the first job is closed). */
+export async function runAgent(config: AgentConfig, out: Output, signal: AbortSignal, opts: { once: boolean; reportTimeoutMs?: number }): Promise<number> {
+  const agent = new Agent(config)
+  const meter = new RateMeter()
+  agent.on('event', (e: StationEvent) => describe(e, out, meter))
+  agent.on('log', (m: string) => {
+    out.event('log', { message: m })
+    out.info(m)
+  })
+  const finished = new Promise<number>((resolve) => {
+    if (opts.once) {
+      agent.on('event', (e: StationEvent) => {
+        if (e.type === 'job-closed') resolve(exitCodeForJob(e.job))
+        if (e.type === 'phase' && e.job.phase === 'reporting' && opts.reportTimeoutMs) {
+          setTimeout(() => resolve(EXIT_CODES.platform), opts.reportTimeoutMs).unref()
+        }
+      })
+    }
+    signal.addEventListener('abort', () => resolve(EXIT_CODES.interrupted), { once: true })
+  })
+  try {
+    await agent.start()
+    const code = await finished
+    if (code === EXIT_CODES.platform) out.error('the final report was not acknowledged by the broker in time; it stays queued and is sent on the next start')
+    return code
+  } finally {
+    await agent.stop()
+  }
+}
+
+export async function agentCommand(argv: string[], makeOutput: (json: boolean) => Output, signal: AbortSignal): Promise<number> {
+  const flags = parseFlags(argv, AGENT_OPTIONS, 'agent')
+  const out = makeOutput(Boolean(flags['json']))
+  const config = buildAgentConfig(flags)
+  return runAgent(config, out, signal, { once: Boolean(flags['once']), reportTimeoutMs: seconds(flags, 'report-timeout') ?? 300_000 })
+}

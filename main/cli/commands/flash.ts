@@ -1,0 +1,65 @@
+import { createReadStream, statSync } from 'node:fs'
+import { basename } from 'node:path'
+import { flashSlot } from '../../engine/agent'
+import { compareExpectation, PackageHasher } from '../../engine/download/hashers'
+import { FlashlineError } from '../../engine/errors'
+import { hexDigest, parseFlags, required } from '../args'
+import { RateMeter, type Output } from '../output'
+import { SLOT_OPTIONS, slotFrom } from './slot-flags'
+
+export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem --file F [--md5 H | --sha256 H] [--baud N] [--json]
+  Flash a local package onto the device on the bench, with no platform (offline recovery).
+  --port PATH        serial port (see "flashline ports"); sim:ymodem uses the built-in simulator
+  --protocol P       bench protocol: ymodem
+  --file F           the package to flash
+  --md5 H / --sha256 H   refuse to flash unless the file has this hash
+  --baud N           line speed (default per protocol, 115200)
+  --address ADDR     flash address where the protocol needs one (e.g. 0x08000000)
+  --menu-command S   text to send first for bootloaders with a menu (e.g. "1\\r")
+  --probe REGEX      after flashing, read the console until REGEX matches; group 1 is the version
+  --probe-baud N     console speed for the probe   --probe-timeout S   seconds to wait (default 15)
+  --json             newline-delimited JSON events on stdout`
+
+export async function flashCommand(argv: string[], makeOutput: (json: boolean) => Output, signal: AbortSignal): Promise<number> {
+  const flags = parseFlags(argv, { ...SLOT_OPTIONS, file: { type: 'string' }, md5: { type: 'string' }, sha256: { type: 'string' }, json: { type: 'boolean' } }, 'flash')
+  const out = makeOutput(Boolean(flags['json']))
+  const file = required(flags, 'file', 'the package to flash')
+  const md5 = hexDigest(flags, 'md5', 32)
+  const sha256 = hexDigest(flags, 'sha256', 64)
+  const slot = slotFrom(flags, 'local', 'unknown')
+  let size: number
+  try {
+    const st = statSync(file)
+    if (!st.isFile()) throw new Error('not a file')
+    size = st.size
+  } catch (e) {
+    throw new FlashlineError('usage', 'unreadable-file', `--file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
+  }
+
+  if (md5 || sha256) {
+    const hasher = new PackageHasher()
+    for await (const chunk of createReadStream(file)) hasher.update(chunk as Buffer)
+    const mismatch = compareExpectation(hasher.digest(), { md5, sha256 })
+    if (mismatch) {
+      throw new FlashlineError('integrity', 'hash-mismatch', `${file} does not match --${mismatch.field}: expected ${mismatch.expected}, file has ${mismatch.actual}; not flashing`)
+    }
+    out.info(`verified ${basename(file)} (${md5 ? 'MD5' : 'SHA-256'} matches)`)
+  }
+
+  out.event('flash-start', { port: slot.port, protocol: slot.protocol, file, size })
+  out.info(`flashing ${basename(file)} (${size} bytes) to ${slot.port} over ${slot.protocol}`)
+  const meter = new RateMeter()
+  const outcome = await flashSlot(slot, { path: file, size, name: basename(file) }, {
+    signal,
+    onProgress: (p) => {
+      if (!meter.due(100, p.done === p.total)) return
+      out.event('flash-progress', { stage: p.stage, done: p.done, total: p.total })
+      out.progress(p.stage, p.done, p.total, meter.rate(p.done))
+    },
+    onProving: () => out.info('probing the version on the console…')
+  })
+  out.clearBar()
+  out.event('flash-done', { bytes: outcome.result.bytesWritten, verified: outcome.result.verified, identity: outcome.result.identity, version: outcome.probedVersion })
+  out.info(`done: ${outcome.result.bytesWritten} bytes written${outcome.result.verified === 'device' ? ', verified by the device' : ''}${outcome.probedVersion ? `; device reports version ${outcome.probedVersion}` : ''}`)
+  return 0
+}

@@ -1,0 +1,75 @@
+import { asFlashlineError, EXIT_CODES } from '../engine/errors'
+import { Output } from './output'
+import { AGENT_HELP, agentCommand } from './commands/agent'
+import { FLASH_HELP, flashCommand } from './commands/flash'
+import { FETCH_HELP, fetchCommand } from './commands/fetch'
+import { portsCommand } from './commands/ports'
+import { demoCommand } from './commands/demo'
+
+const USAGE = `Flashline — flash IoT devices on the bench, ordered by their IoT platform.
+
+usage: flashline <command> [flags]   (flashline <command> --help for details)
+  agent   act as the device on a platform and carry out the upgrades it orders
+  flash   flash a local package onto a device (offline recovery, no platform)
+  fetch   download (resumable) and verify a package into the cache, for offline work
+  ports   list serial ports with USB ids and known bridges
+  demo    run a complete upgrade against the built-in simulated platform and device
+
+exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, expired token)
+            4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost)
+            6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
+
+const HELP: Record<string, string> = { agent: AGENT_HELP, flash: FLASH_HELP, fetch: FETCH_HELP, ports: 'flashline ports [--json]', demo: 'flashline demo [--json]' }
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return command ? 0 : EXIT_CODES.usage
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write((HELP[command] ?? USAGE) + '\n')
+    return HELP[command] ? 0 : EXIT_CODES.usage
+  }
+  const controller = new AbortController()
+  const onSignal = () => controller.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  let out: Output = new Output(rest.includes('--json'))
+  const makeOutput = (json: boolean) => (out = new Output(json))
+  try {
+    switch (command) {
+      case 'agent':
+        return await agentCommand(rest, makeOutput, controller.signal)
+      case 'flash':
+        return await flashCommand(rest, makeOutput, controller.signal)
+      case 'fetch':
+        return await fetchCommand(rest, makeOutput, controller.signal)
+      case 'ports':
+        return await portsCommand(rest, makeOutput)
+      case 'demo':
+        return await demoCommand(rest, makeOutput, controller.signal)
+      default:
+        out.error(`unknown command "${command}"; run "flashline --help"`)
+        return EXIT_CODES.usage
+    }
+  } catch (e) {
+    const err = asFlashlineError(e)
+    const code = controller.signal.aborted ? EXIT_CODES.interrupted : EXIT_CODES[err.kind]
+    out.event('error', { kind: err.kind, code: err.code, message: err.message, exitCode: code })
+    out.error(`flashline ${command}: ${err.message}`)
+    return code
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** Entry point for bin/flashline.js: runs the command and exits with its code. */
+export function runCli(argv: string[]): void {
+  void main(argv).then((code) => {
+    process.exitCode = code
+    // Timers of finished jobs or half-closed sockets must not keep a finished CLI alive.
+    setTimeout(() => process.exit(code), 200).unref()
+  })
+}

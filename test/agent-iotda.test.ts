@@ -1,0 +1,288 @@
+/**
+ * The whole slice on real parts: mosquitto, the simulated IoTDA cloud as a client of it, an HTTPS
+ * package server, the real `flashline agent` process, and a simulated YMODEM bootloader behind a
+ * socat pty pair opened with the real serialport binding.
+ */
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { IotdaCloud, type CreateTaskOptions } from '../main/engine/sim/iotda-cloud'
+import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
+import { simTls } from '../main/engine/sim/tls'
+import { YmodemDevice } from '../main/engine/sim/ymodem-device'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { jsonEvents, runCli, type CliRun } from './harness/cli'
+import { startMosquitto, type Broker } from './harness/mosquitto'
+import { ptyPair, type PtyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+let broker: Broker
+let server: PackageServer
+let cloud: IotdaCloud
+let work: { dir: string; cleanup: () => void }
+let caFile: string
+let counter = 0
+
+beforeAll(async () => {
+  work = tempDir()
+  const persist = join(work.dir, 'mosq') + '/'
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(persist)
+  broker = await startMosquitto({ extraConfig: `persistence true\npersistence_location ${persist}` })
+  server = await startPackageServer({ tls: true })
+  cloud = await IotdaCloud.start({ packageServer: server, brokerUrl: broker.url, queryIntervalMs: 1000 })
+  caFile = join(work.dir, 'ca.pem')
+  writeFileSync(caFile, simTls().ca)
+})
+
+afterAll(async () => {
+  await cloud?.close()
+  await server?.close()
+  await broker?.close()
+  work?.cleanup()
+})
+
+interface Bench {
+  pair: PtyPair
+  device: YmodemDevice
+  port: SerialTransport
+  close(): Promise<void>
+}
+
+const benches: Bench[] = []
+afterEach(async () => {
+  while (benches.length) await benches.pop()!.close()
+  server.faults.dropAfterBytes = undefined
+  server.faults.dropTimes = undefined
+  server.faults.ignoreRange = undefined
+})
+
+async function bench(version = '1.0.0'): Promise<Bench> {
+  const pair = await ptyPair()
+  const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+  const device = new YmodemDevice({ personality: 'st-iap', version, requestIntervalMs: 500 })
+  const served = device.attach(port)
+  const b: Bench = {
+    pair,
+    device,
+    port,
+    close: async () => {
+      await port.close()
+      await served
+      await pair.close()
+    }
+  }
+  benches.push(b)
+  return b
+}
+
+function newDevice(): { deviceId: string; dataDir: string } {
+  counter++
+  return { deviceId: `e2e_dev_${process.pid}_${counter}`, dataDir: join(work.dir, `data-${counter}`) }
+}
+
+function agentArgs(deviceId: string, dataDir: string, b: Bench, extra: string[] = []): string[] {
+  return [
+    'agent',
+    '--platform', 'iotda',
+    '--broker', broker.url,
+    '--device-id', deviceId,
+    '--secret', 'not-checked-by-mosquitto',
+    '--port', b.pair.a,
+    '--protocol', 'ymodem',
+    '--current-version', '1.0.0',
+    '--probe', 'version[: ]+(\\S+)',
+    '--probe-timeout', '10',
+    '--ca', caFile,
+    '--data-dir', dataDir,
+    '--once',
+    '--json',
+    ...extra
+  ]
+}
+
+function task(deviceId: string, version: string, extra: Partial<CreateTaskOptions> = {}) {
+  const pkg = makeFirmwareImage({ version, size: 48 * 1024 + 123, seed: counter })
+  return { pkg, task: cloud.createTask({ deviceId, targetVersion: version, package: pkg, fileName: `fw-${version}.bin`, ...extra }) }
+}
+
+function explain(r: CliRun): string {
+  return `exit ${r.code}\nstdout:\n${r.stdout.slice(-4000)}\nstderr:\n${r.stderr.slice(-2000)}`
+}
+
+describe('flashline agent on IoTDA (mosquitto + pty + HTTPS)', () => {
+  it('happy path: version_query → order with bearer token → download → YMODEM flash → probe → task succeeded', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { pkg, task: t } = task(deviceId, '2.0.0')
+    const r = await runCli(agentArgs(deviceId, dataDir, b), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(0)
+    const closed = await cloud.waitForTask(t.id, 10_000)
+    expect(closed.status, closed.detail).toBe('succeeded')
+    expect(b.device.image.equals(pkg)).toBe(true)
+    // progress at meaningful steps, then exactly the ordered version at 100
+    const steps = closed.progress.map((p) => p.progress)
+    expect(steps.length).toBeGreaterThanOrEqual(3)
+    expect(closed.progress.at(-1)).toMatchObject({ resultCode: 0, progress: 100, version: '2.0.0' })
+    expect(closed.progress.slice(0, -1).every((p) => p.version === '1.0.0')).toBe(true)
+    const reqs = server.requests.filter((q) => q.path.includes(t.id))
+    expect(reqs[0]!.headers['authorization']).toMatch(/^Bearer [0-9a-f]+$/)
+    const events = jsonEvents(r.stdout)
+    expect(events.some((e) => e.type === 'job-closed' && e.result === 'succeeded')).toBe(true)
+  }, 90_000)
+
+  it('v2: presigned URL downloaded without Authorization or Content-Type', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { pkg, task: t } = task(deviceId, '2.1.0', { mode: 'presigned', extraParas: { task_ext_info: '{"device_type":"DDC"}' } })
+    const r = await runCli(agentArgs(deviceId, dataDir, b), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(0)
+    expect((await cloud.waitForTask(t.id, 10_000)).status).toBe('succeeded')
+    expect(b.device.image.equals(pkg)).toBe(true)
+    const reqs = server.requests.filter((q) => q.path.includes(t.id))
+    expect(reqs.length).toBeGreaterThan(0)
+    for (const q of reqs) {
+      expect(q.headers['authorization']).toBeUndefined()
+      expect(q.headers['content-type']).toBeUndefined()
+    }
+  }, 90_000)
+
+  it('bad sign: nothing is flashed, the platform gets result_code 7, exit code 4', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { task: t } = task(deviceId, '2.2.0', { sign: 'ab'.repeat(32) })
+    const r = await runCli(agentArgs(deviceId, dataDir, b), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(4)
+    const closed = await cloud.waitForTask(t.id, 10_000)
+    expect(closed.status).toBe('failed')
+    expect(closed.resultCode).toBe(7)
+    expect(closed.progress.at(-1)!.version).toBe('1.0.0')
+    expect(b.device.received).toHaveLength(0)
+  }, 90_000)
+
+  it('expired token: refused download, result_code 6, exit code 3, no retry loop', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { task: t } = task(deviceId, '2.3.0', { expiresIn: -1 })
+    const r = await runCli(agentArgs(deviceId, dataDir, b), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(3)
+    const closed = await cloud.waitForTask(t.id, 10_000)
+    expect(closed.resultCode).toBe(6)
+    expect(server.requests.filter((q) => q.path.includes(t.id))).toHaveLength(1)
+    expect(b.device.received).toHaveLength(0)
+  }, 90_000)
+
+  it('dropped connection mid-download: resumed with Range, flashed byte-identical', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    server.faults.dropAfterBytes = 20_000
+    server.faults.dropTimes = 1
+    const { pkg, task: t } = task(deviceId, '2.4.0')
+    const r = await runCli(agentArgs(deviceId, dataDir, b), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(0)
+    const reqs = server.requests.filter((q) => q.path.includes(t.id))
+    expect(reqs.length).toBe(2)
+    expect(reqs[1]!.range).toMatch(/^bytes=[1-9]\d*-$/)
+    expect(reqs[1]!.status).toBe(206)
+    expect(b.device.image.equals(pkg)).toBe(true)
+    expect((await cloud.waitForTask(t.id, 10_000)).status).toBe('succeeded')
+  }, 90_000)
+
+  it('a server that answers 200 to a Range request: the download restarts from 0 and stays byte-identical', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    server.faults.dropAfterBytes = 20_000
+    server.faults.dropTimes = 1
+    server.faults.ignoreRange = true
+    const { pkg, task: t } = task(deviceId, '2.5.0')
+    const r = await runCli(agentArgs(deviceId, dataDir, b), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(0)
+    const reqs = server.requests.filter((q) => q.path.includes(t.id))
+    expect(reqs[1]!.status).toBe(200)
+    expect(b.device.image.equals(pkg)).toBe(true)
+  }, 90_000)
+
+  it('malformed downlinks are logged and ignored; the next order still succeeds', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    let sentJunk = false
+    const { task: t } = task(deviceId, '2.6.0')
+    const r = await runCli(agentArgs(deviceId, dataDir, b), {
+      timeoutMs: 60_000,
+      onStdout: (chunk) => {
+        if (!sentJunk && chunk.includes('connected to')) {
+          sentJunk = true
+          void cloud.publishRaw(deviceId, '{"services":[{"service_id":"$ota","event_type":"firmware_upgrade","paras":')
+          void cloud.publishRaw(deviceId, Buffer.from([0xff, 0x00, 0x7b]))
+        }
+      }
+    })
+    expect(r.code, explain(r)).toBe(0)
+    const ignored = jsonEvents(r.stdout).filter((e) => e.type === 'downlink-ignored')
+    expect(ignored.length).toBeGreaterThanOrEqual(2)
+    expect((await cloud.waitForTask(t.id, 10_000)).status).toBe('succeeded')
+  }, 90_000)
+
+  it('broker restart mid-job: reports stay queued on disk and the task still closes', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { pkg, task: t } = task(deviceId, '2.7.0')
+    let restarted: Promise<void> | null = null
+    const r = await runCli(agentArgs(deviceId, dataDir, b), {
+      timeoutMs: 90_000,
+      onStdout: (chunk) => {
+        if (!restarted && chunk.includes('"flash-progress"')) {
+          restarted = (async () => {
+            await broker.stop()
+            await new Promise((res) => setTimeout(res, 1500))
+            await broker.start()
+          })()
+        }
+      }
+    })
+    await restarted
+    expect(restarted).not.toBeNull()
+    expect(r.code, explain(r)).toBe(0)
+    expect(b.device.image.equals(pkg)).toBe(true)
+    expect((await cloud.waitForTask(t.id, 20_000)).status).toBe('succeeded')
+  }, 120_000)
+
+  it('process killed mid-flash and restarted: the job resumes from its journal and the task closes truthfully', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { pkg, task: t } = task(deviceId, '2.8.0')
+    const first = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'flashline.js'), ...agentArgs(deviceId, dataDir, b)], { stdio: ['ignore', 'pipe', 'pipe'] })
+      child.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes('"flash-progress"')) child.kill('SIGKILL')
+      })
+      child.on('exit', (code) => resolve(code))
+    })
+    expect(first).toBeNull() // killed
+    expect(cloud.tasks.get(t.id)!.status).toBe('upgrading')
+    const r = await runCli(agentArgs(deviceId, dataDir, b), { timeoutMs: 90_000 })
+    expect(r.code, explain(r)).toBe(0)
+    expect(b.device.image.equals(pkg)).toBe(true)
+    expect((await cloud.waitForTask(t.id, 20_000)).status).toBe('succeeded')
+  }, 120_000)
+
+  it('a device already on the target version closes the task without any download', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench('2.9.0')
+    const { task: t } = task(deviceId, '2.9.0')
+    const args = agentArgs(deviceId, dataDir, b).map((a) => (a === '1.0.0' ? '2.9.0' : a)).filter((a) => a !== '--once')
+    const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'flashline.js'), ...args], { stdio: 'ignore' })
+    try {
+      const closed = await cloud.waitForTask(t.id, 20_000)
+      expect(closed.status).toBe('succeeded')
+      expect(closed.detail).toMatch(/no download/)
+      expect(closed.versionReports.at(-1)).toEqual({ fw_version: '2.9.0', sw_version: '2.9.0' })
+      expect(server.requests.filter((q) => q.path.includes(t.id))).toHaveLength(0)
+    } finally {
+      child.kill('SIGINT')
+      await new Promise((res) => child.once('exit', res))
+    }
+  }, 60_000)
+})
