@@ -68,6 +68,6 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
   }
   out.event('download-done', { path, size: pkg.size, sha256: pkg.sha256, md5: pkg.md5, sum32: pkg.sum32, fromCache: pkg.fromCache })
   out.info(`${pkg.fromCache ? 'already in the cache' : 'downloaded and verified'}: ${path}`)
-  out.info(`size ${pkg.size}  sha256 ${pkg.sha256}  md5 ${pkg.md5}  sum32 ${pkg.sum32}`)
+  out.info(`size ${pkg.size}  sha256 ${pkg.sha256}${pkg.md5 ? `  md5 ${pkg.md5}` : ''}${pkg.sum32 ? `  sum32 ${pkg.sum32}` : ''}`)
   return 0
 }

@@ -7,7 +7,7 @@ import { rootCertificates } from 'node:tls'
 import { FlashlineError } from '../errors'
 import type { PackageExpectation, PackageSource } from '../model'
 import type { PackageOnDisk } from '../jobs/job-record'
-import { compareExpectation, hashFile, PackageHasher } from './hashers'
+import { compareExpectation, hashFile, ParallelPackageHasher } from './hashers'
 
 export interface FetchOptions {
   cacheDir: string
@@ -21,6 +21,8 @@ export interface FetchOptions {
   idleTimeoutMs?: number
   /** Name of the partial file, so a restarted job resumes the same download. */
   partKey?: string
+  /** Also compute MD5 and the byte sum when no expectation asks for them (e.g. to show them). */
+  allDigests?: boolean
 }
 
 export type FetchedPackage = PackageOnDisk & { fromCache: boolean }
@@ -54,29 +56,35 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
   const key = options.partKey || createHash('sha256').update(source.url.split('?')[0]!).digest('hex').slice(0, 32)
   const part = join(options.cacheDir, 'partial', `${key}.part`)
   const retries = options.retries ?? 5
-  const hasher = new PackageHasher()
+  const digests = { md5: expect.md5 !== undefined || options.allDigests, sum32: expect.sum32 !== undefined || options.allDigests }
+  const hasher = new ParallelPackageHasher(digests)
   let have = 0
   if (existsSync(part)) {
     // Resume a download an earlier run left behind: the hash must cover the bytes already on disk.
     for await (const chunk of createReadStream(part, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer)
     have = statSync(part).size
   }
-  const state = { hasher, have, total: undefined as number | undefined, started: Date.now(), startedAt: have }
+  const state = { hasher, digests, have, total: undefined as number | undefined, started: Date.now(), startedAt: have }
   let attempt = 0
-  for (;;) {
-    if (options.signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
-    try {
-      await downloadOnce(url, source, expect, options, part, state)
-      break
-    } catch (e) {
-      if (!(e instanceof Retryable)) throw e
-      if (++attempt > retries) {
-        throw new FlashlineError('download', 'network', `download from ${url.host} failed after ${retries + 1} attempts: ${e.message}`)
+  let digest
+  try {
+    for (;;) {
+      if (options.signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
+      try {
+        await downloadOnce(url, source, expect, options, part, state)
+        break
+      } catch (e) {
+        if (!(e instanceof Retryable)) throw e
+        if (++attempt > retries) {
+          throw new FlashlineError('download', 'network', `download from ${url.host} failed after ${retries + 1} attempts: ${e.message}`)
+        }
+        await sleep(200 * attempt, options.signal)
       }
-      await sleep(200 * attempt, options.signal)
     }
+    digest = await state.hasher.digest()
+  } finally {
+    void state.hasher.dispose()
   }
-  const digest = state.hasher.digest()
   const mismatch = compareExpectation(digest, expect)
   if (mismatch) {
     rmSync(part, { force: true })
@@ -103,7 +111,8 @@ function parseUrl(raw: string, allowHttp?: boolean): URL {
 }
 
 interface DownloadState {
-  hasher: PackageHasher
+  hasher: ParallelPackageHasher
+  digests: { md5?: boolean; sum32?: boolean }
   have: number
   total: number | undefined
   started: number
@@ -111,7 +120,8 @@ interface DownloadState {
 }
 
 function restart(part: string, state: DownloadState): void {
-  state.hasher = new PackageHasher()
+  void state.hasher.dispose()
+  state.hasher = new ParallelPackageHasher(state.digests)
   state.have = 0
   state.startedAt = 0
   state.started = Date.now()
@@ -210,12 +220,40 @@ function classify(e: NodeJS.ErrnoException, url: URL, options: FetchOptions): Er
   return new Retryable(`${e.code ?? ''} ${e.message}`.trim())
 }
 
+const BATCH = 1 << 20
+
+/**
+ * Streams the body to the partial file. Network chunks (~16 KiB TLS records) are gathered into
+ * 1 MiB batches so the disk write, SHA-256 and the hand-off to the hash worker happen per MiB,
+ * not per record. Everything received is on disk and hashed before this settles, so a retry
+ * resumes exactly at `state.have`.
+ */
 function receive(res: IncomingMessage, part: string, state: DownloadState, options: FetchOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const fd = openSync(part, 'a')
     let lastReport = 0
+    let received = state.have
     const expected = state.total
+    let batch = Buffer.allocUnsafeSlow(BATCH)
+    let filled = 0
+    let settled = false
+    const flush = (): void => {
+      if (!filled) return
+      const data = filled === BATCH ? batch : Buffer.from(batch.subarray(0, filled))
+      writeSync(fd, data)
+      state.have += filled
+      state.hasher.updateOwned(filled === BATCH ? new Uint8Array(data.buffer, 0, BATCH) : new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + filled)))
+      if (filled === BATCH) batch = Buffer.allocUnsafeSlow(BATCH)
+      filled = 0
+    }
     const finish = (err?: Error): void => {
+      if (settled) return
+      settled = true
+      try {
+        flush()
+      } catch (e) {
+        err = new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${(e as Error).message}`)
+      }
       try {
         closeSync(fd)
       } catch {
@@ -225,27 +263,38 @@ function receive(res: IncomingMessage, part: string, state: DownloadState, optio
       else resolve()
     }
     res.on('data', (chunk: Buffer) => {
+      if (settled) return
       try {
-        writeSync(fd, chunk)
+        let off = 0
+        while (off < chunk.length) {
+          const n = Math.min(chunk.length - off, BATCH - filled)
+          chunk.copy(batch, filled, off, off + n)
+          filled += n
+          off += n
+          if (filled === BATCH) flush()
+        }
       } catch (e) {
         res.destroy()
         finish(new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${(e as Error).message}`))
         return
       }
-      state.hasher.update(chunk)
-      state.have += chunk.length
+      received += chunk.length
+      if (state.hasher.congested) {
+        res.pause()
+        void state.hasher.drained().then(() => res.resume())
+      }
       const now = Date.now()
-      if (options.onProgress && (now - lastReport >= 100 || state.have === expected)) {
+      if (options.onProgress && (now - lastReport >= 100 || received === expected)) {
         lastReport = now
         const secs = Math.max(0.001, (now - state.started) / 1000)
-        options.onProgress({ done: state.have, total: expected, bytesPerSec: (state.have - state.startedAt) / secs })
+        options.onProgress({ done: received, total: expected, bytesPerSec: (received - state.startedAt) / secs })
       }
     })
     res.on('end', () => {
-      if (!res.complete || (expected !== undefined && state.have < expected)) finish(new Retryable(`connection closed after ${state.have} of ${expected ?? '?'} bytes`))
+      if (!res.complete || (expected !== undefined && received < expected)) finish(new Retryable(`connection closed after ${received} of ${expected ?? '?'} bytes`))
       else finish()
     })
-    res.on('aborted', () => finish(new Retryable(`connection dropped after ${state.have} bytes`)))
+    res.on('aborted', () => finish(new Retryable(`connection dropped after ${received} bytes`)))
     res.on('error', (e) => finish(options.signal?.aborted ? new FlashlineError('interrupted', 'aborted', 'interrupted') : new Retryable(e.message)))
   })
 }

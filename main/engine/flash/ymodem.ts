@@ -161,8 +161,12 @@ class YmodemSession {
         this.t.discardInput()
         this.pending = []
       }
-      await this.t.write(block)
-      const r = await this.reply(this.o.blockTimeoutMs)
+      // Wait for the answer while the OS drains the block: the answer cannot come earlier anyway,
+      // and waiting for the drain first costs a thread-pool round trip per block.
+      const written = this.t.write(block)
+      written.catch(() => undefined)
+      const r = await Promise.race([this.reply(this.o.blockTimeoutMs), written.then(() => new Promise<never>(() => undefined))])
+      await written
       if (r === 'ack') return
       if (r === 'cancel') throw new FlashlineError('device', 'ymodem-cancelled', `the device cancelled the YMODEM transfer at ${what} (CAN CAN)`)
       if (r === 'nak' && (lastFailure === 'timeout' || lastFailure === 'crc')) {

@@ -4,8 +4,8 @@ export interface PackageOnDisk {
   path: string
   size: number
   sha256: string
-  md5: string
-  sum32: string
+  md5?: string
+  sum32?: string
 }
 
 export interface JobOutcome {

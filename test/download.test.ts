@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { fetchPackage } from '../main/engine/download/fetch-package'
+import { byteSum, compareExpectation, hashBuffer, PackageHasher, ParallelPackageHasher } from '../main/engine/download/hashers'
+import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
+import { simTls } from '../main/engine/sim/tls'
+import { tempDir } from './harness/tmp'
+
+describe('package digests', () => {
+  it('computes SHA-256, MD5 and the FogCloud additive checksum (4 bytes little-endian)', () => {
+    const abc = hashBuffer(Buffer.from('abc'))
+    expect(abc.sha256).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+    expect(abc.md5).toBe('900150983cd24fb0d6963f7d28e17f72')
+    expect(hashBuffer(Buffer.from([1, 2, 3])).sum32).toBe('06000000')
+    expect(hashBuffer(Buffer.alloc(4, 0xff)).sum32).toBe('fc030000')
+  })
+
+  it('sums bytes correctly at any alignment and length (word-lane fast path)', () => {
+    const data = randomBytes(100_003)
+    let naive = 0
+    for (const b of data) naive += b
+    for (const [from, to] of [[0, data.length], [1, 99_999], [3, 7], [2, 2050], [5, 5]] as const) {
+      let want = 0
+      for (let i = from; i < to; i++) want += data[i]!
+      expect(byteSum(data.subarray(from, to))).toBe(want)
+    }
+    expect(byteSum(data)).toBe(naive)
+  })
+
+  it('wraps the byte sum modulo 2^32', () => {
+    const h = new PackageHasher()
+    const block = Buffer.alloc(1 << 20, 0xff)
+    for (let i = 0; i < 17; i++) h.update(block) // 17 MiB of 0xFF sums past 2^32
+    const le = Buffer.alloc(4)
+    le.writeUInt32LE((17 * (1 << 20) * 0xff) % 2 ** 32)
+    expect(h.digest().sum32).toBe(le.toString('hex'))
+  })
+
+  it('the parallel hasher agrees with the plain one and computes only what was asked', async () => {
+    const data = randomBytes(3_000_001)
+    const plain = new PackageHasher()
+    const all = new ParallelPackageHasher({ md5: true, sum32: true })
+    const shaOnly = new ParallelPackageHasher()
+    for (let i = 0; i < data.length; i += 70_001) {
+      plain.update(data.subarray(i, i + 70_001))
+      all.update(data.subarray(i, i + 70_001))
+      shaOnly.update(data.subarray(i, i + 70_001))
+    }
+    expect(await all.digest()).toEqual(plain.digest())
+    const s = await shaOnly.digest()
+    expect(s.sha256).toBe(hashBuffer(data).sha256)
+    expect(s.md5).toBeUndefined()
+  })
+
+  it('compares expectations case-insensitively and names the first failing field', () => {
+    const d = hashBuffer(Buffer.from('abc'))
+    expect(compareExpectation(d, { sha256: d.sha256.toUpperCase(), size: 3 })).toBeNull()
+    expect(compareExpectation(d, { size: 4 })).toEqual({ field: 'size', expected: '4', actual: '3' })
+    expect(compareExpectation(d, { md5: '00'.repeat(16) })).toMatchObject({ field: 'md5' })
+  })
+})
+
+describe('fetchPackage against the simulated HTTPS package server', () => {
+  let server: PackageServer
+  let ca: string
+  const data = randomBytes(3 * 1024 * 1024 + 17)
+  const sha256 = hashBuffer(data).sha256
+  let n = 0
+  const dirs: Array<() => void> = []
+
+  beforeAll(async () => {
+    server = await startPackageServer({ tls: true })
+    ca = simTls().ca
+  })
+  afterAll(async () => {
+    await server.close()
+    for (const d of dirs) d()
+  })
+  afterEach(() => {
+    server.faults.dropAfterBytes = undefined
+    server.faults.dropTimes = undefined
+    server.faults.ignoreRange = undefined
+  })
+
+  function cacheDir(): string {
+    const t = tempDir()
+    dirs.push(t.cleanup)
+    return t.dir
+  }
+  const requestsFor = (name: string) => server.requests.filter((r) => r.path.endsWith(name))
+
+  it('downloads with a bearer token, byte-identical, with every digest when asked', async () => {
+    const name = `p${++n}.bin`
+    const { url, token } = server.addPackage(name, data, { token: 'tok-123' })
+    const progress: number[] = []
+    const pkg = await fetchPackage({ url, bearerToken: token }, { sha256, size: data.length }, { cacheDir: cacheDir(), ca, allDigests: true, onProgress: (p) => progress.push(p.done) })
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+    expect(pkg).toMatchObject({ size: data.length, sha256, md5: hashBuffer(data).md5, sum32: hashBuffer(data).sum32, fromCache: false })
+    expect(requestsFor(name)[0]!.headers['authorization']).toBe('Bearer tok-123')
+    expect(progress.at(-1)).toBe(data.length)
+  })
+
+  it('sends neither Authorization nor Content-Type to a presigned URL', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, { presigned: true })
+    await fetchPackage({ url }, { sha256 }, { cacheDir: cacheDir(), ca })
+    const r = requestsFor(name)[0]!
+    expect(r.status).toBe(200)
+    expect(r.headers['authorization']).toBeUndefined()
+    expect(r.headers['content-type']).toBeUndefined()
+  })
+
+  it('serves a verified package from the cache without touching the network', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, {})
+    const dir = cacheDir()
+    await fetchPackage({ url }, { sha256 }, { cacheDir: dir, ca })
+    const again = await fetchPackage({ url }, { sha256 }, { cacheDir: dir, ca })
+    expect(again.fromCache).toBe(true)
+    expect(requestsFor(name)).toHaveLength(1)
+  })
+
+  it('resumes a dropped connection with Range and ends byte-identical', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, {})
+    server.faults.dropAfterBytes = 1_000_000
+    server.faults.dropTimes = 2
+    const pkg = await fetchPackage({ url }, { sha256 }, { cacheDir: cacheDir(), ca })
+    const reqs = requestsFor(name)
+    expect(reqs).toHaveLength(3)
+    expect(reqs[1]!.range).toMatch(/^bytes=\d+-$/)
+    expect(Number(reqs[1]!.range!.slice(6, -1))).toBeGreaterThan(0)
+    expect(reqs[1]!.status).toBe(206)
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+  })
+
+  it('starts over from byte 0 when the server answers a Range request with 200', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, {})
+    server.faults.dropAfterBytes = 1_000_000
+    server.faults.dropTimes = 1
+    server.faults.ignoreRange = true
+    const pkg = await fetchPackage({ url }, { sha256 }, { cacheDir: cacheDir(), ca })
+    const reqs = requestsFor(name)
+    expect(reqs[1]!.range).toBeDefined()
+    expect(reqs[1]!.status).toBe(200)
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+  })
+
+  it('treats an expired token as refused: download error, one request, no retry loop', async () => {
+    const name = `p${++n}.bin`
+    const { url, token } = server.addPackage(name, data, { token: 't', tokenExpiresAt: Date.now() - 1000 })
+    await expect(fetchPackage({ url, bearerToken: token }, { sha256 }, { cacheDir: cacheDir(), ca })).rejects.toMatchObject({ kind: 'download', code: 'refused' })
+    expect(requestsFor(name)).toHaveLength(1)
+  })
+
+  it('an expired presigned URL is refused the same way', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, { presigned: true, presignExpiresAt: Date.now() - 5000 })
+    await expect(fetchPackage({ url }, {}, { cacheDir: cacheDir(), ca })).rejects.toMatchObject({ kind: 'download', code: 'refused' })
+  })
+
+  it('rejects a package whose SHA-256 does not match and leaves nothing in the cache', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, {})
+    const dir = cacheDir()
+    await expect(fetchPackage({ url }, { sha256: 'ab'.repeat(32) }, { cacheDir: dir, ca })).rejects.toMatchObject({ kind: 'integrity', details: { field: 'sha256' } })
+    expect(existsSync(join(dir, 'sha256')) ? readdirSync(join(dir, 'sha256')) : []).toEqual([])
+    expect(readdirSync(join(dir, 'partial'))).toEqual([])
+  })
+
+  it('fails early on a size mismatch announced by the server', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, {})
+    await expect(fetchPackage({ url }, { size: 10 }, { cacheDir: cacheDir(), ca })).rejects.toMatchObject({ kind: 'integrity', details: { field: 'size' } })
+  })
+
+  it('refuses plain http unless allowed, and verifies TLS (no trust root → tls error)', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, {})
+    await expect(fetchPackage({ url: url.replace('https:', 'http:') }, {}, { cacheDir: cacheDir(), ca })).rejects.toMatchObject({ kind: 'usage', code: 'http-not-allowed' })
+    await expect(fetchPackage({ url }, {}, { cacheDir: cacheDir() })).rejects.toMatchObject({ kind: 'download', code: 'tls' })
+  })
+
+  it('reports a missing package as an HTTP status error without retrying', async () => {
+    await expect(fetchPackage({ url: `${server.url}/packages/nope.bin` }, {}, { cacheDir: cacheDir(), ca })).rejects.toMatchObject({ kind: 'download', code: 'http-status' })
+    expect(server.requests.filter((r) => r.path.endsWith('nope.bin'))).toHaveLength(1)
+  })
+
+  it('gives up with a network error naming the host when nothing listens', async () => {
+    await expect(fetchPackage({ url: 'https://127.0.0.1:9/x.bin' }, {}, { cacheDir: cacheDir(), ca, retries: 1 })).rejects.toMatchObject({ kind: 'download', code: 'network' })
+  })
+})
