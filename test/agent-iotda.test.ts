@@ -268,6 +268,25 @@ describe('flashline agent on IoTDA (mosquitto + pty + HTTPS)', () => {
     expect((await cloud.waitForTask(t.id, 20_000)).status).toBe('succeeded')
   }, 120_000)
 
+  it('gateway children: an order for a child is flashed on its own port and reported on the gateway topic', async () => {
+    const { deviceId: gw, dataDir } = newDevice()
+    const childId = `${gw}_child`
+    const gwBench = await bench()
+    const childBench = await bench('0.9.0')
+    cloud.addChild(gw, childId)
+    const { pkg, task: t } = task(childId, '3.0.0')
+    const r = await runCli(agentArgs(gw, dataDir, gwBench, ['--child', `${childId},${childBench.pair.a},0.9.0`]), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(0)
+    const closed = await cloud.waitForTask(t.id, 10_000)
+    expect(closed.status, closed.detail).toBe('succeeded')
+    expect(closed.versionReports[0]).toEqual({ fw_version: '0.9.0', sw_version: '0.9.0' })
+    expect(childBench.device.image.equals(pkg)).toBe(true)
+    expect(gwBench.device.received).toHaveLength(0)
+    const ups = cloud.uplinks.filter((u) => u.payload.includes(childId))
+    expect(ups.length).toBeGreaterThan(2)
+    expect(ups.every((u) => u.topic === `$oc/devices/${gw}/sys/events/up`)).toBe(true)
+  }, 90_000)
+
   it('a device already on the target version closes the task without any download', async () => {
     const { deviceId, dataDir } = newDevice()
     const b = await bench('2.9.0')

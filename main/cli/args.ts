@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { FlashlineError } from '../engine/errors'
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>
-export type Flags = Record<string, string | boolean | undefined>
+export type Flags = Record<string, string | boolean | string[] | undefined>
 
 /** Parses flags strictly: an unknown flag or a missing value is a usage error naming the flag. */
 export function parseFlags(argv: string[], options: OptionSpec, command: string): Flags {

@@ -9,12 +9,15 @@ import { defaultDataDir } from '../../engine/util/data-dir'
 import { oneOf, parseFlags, readTextFile, required, seconds, str, type Flags } from '../args'
 import { RateMeter, type Output } from '../output'
 import { SLOT_OPTIONS, slotFrom } from './slot-flags'
+import type { SlotConfig } from '../../engine/jobs/slot'
 
 export const AGENT_HELP = `flashline agent   act as the device on a platform and carry out the upgrades it orders
   --platform iotda   --broker mqtt(s)://host:port   [--ca FILE] [--allow-http]
   iotda:  --device-id ID (--secret SECRET | --secret-file FILE | env FLASHLINE_SECRET | --cert FILE --key FILE) [--check-timestamp]
   --port PATH --protocol ymodem [--baud N] [--probe REGEX ...]   the device on the bench
   --current-version V   version the device runs now (answered to version queries)
+  [--child ID,PORT,VERSION ...]   a gateway child on its own bench port (same protocol options);
+                                  orders for it arrive and are reported on the gateway's topics
   [--once]   exit when the first upgrade job has ended and its final report is acknowledged
   [--json]   newline-delimited JSON events on stdout   [--data-dir DIR]
 exit codes: 0 success · 2 usage/config · 3 download · 4 integrity · 5 device · 6 platform · 130 interrupted`
@@ -32,6 +35,7 @@ const AGENT_OPTIONS = {
   key: { type: 'string' },
   'check-timestamp': { type: 'boolean' },
   'current-version': { type: 'string' },
+  child: { type: 'string', multiple: true },
   once: { type: 'boolean' },
   json: { type: 'boolean' },
   'data-dir': { type: 'string' },
@@ -71,9 +75,25 @@ export function buildAgentConfig(flags: Flags): AgentConfig {
     allowHttp: Boolean(flags['allow-http']),
     dataDir: str(flags, 'data-dir') ?? defaultDataDir(),
     identity: `${platform}-${deviceId}`,
-    slots: [slotFrom(flags, deviceId, currentVersion)],
+    slots: [slotFrom(flags, deviceId, currentVersion), ...childSlots(flags, deviceId)],
     connectTimeoutMs: seconds(flags, 'connect-timeout')
   }
+}
+
+/** `--child ID,PORT,VERSION` (repeatable): children share the gateway's protocol and probe settings. */
+function childSlots(flags: Flags, gatewayId: string): SlotConfig[] {
+  const raw = flags['child']
+  const list = Array.isArray(raw) ? raw : []
+  const seen = new Set([gatewayId])
+  return list.map((spec) => {
+    const [id, port, version, ...rest] = spec.split(',').map((x) => x.trim())
+    if (!id || !port || !version || rest.length) {
+      throw new FlashlineError('usage', 'bad-child', `--child "${spec}" must be CHILD_ID,PORT,CURRENT_VERSION (e.g. --child sensor_07,/dev/ttyUSB1,1.0.3)`)
+    }
+    if (seen.has(id)) throw new FlashlineError('usage', 'bad-child', `--child ${id} is given twice (or is the gateway itself)`)
+    seen.add(id)
+    return { ...slotFrom({ ...flags, port }, id, version) }
+  })
 }
 
 function exitCodeForJob(job: JobRecord): number {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writevSync } from 'node:fs'
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { join } from 'node:path'
@@ -223,9 +223,8 @@ function classify(e: NodeJS.ErrnoException, url: URL, options: FetchOptions): Er
 const BATCH = 1 << 20
 
 /**
- * Streams the body to the partial file. Network chunks (~16 KiB TLS records) are gathered into
- * 1 MiB batches so the disk write, SHA-256 and the hand-off to the hash worker happen per MiB,
- * not per record. Everything received is on disk and hashed before this settles, so a retry
+ * Streams the body to the partial file. Network chunks (~16 KiB TLS records) are gathered and
+ * written with one writev per MiB rather than one write per record. Everything received is on disk and hashed before this settles, so a retry
  * resumes exactly at `state.have`.
  */
 function receive(res: IncomingMessage, part: string, state: DownloadState, options: FetchOptions): Promise<void> {
@@ -234,16 +233,15 @@ function receive(res: IncomingMessage, part: string, state: DownloadState, optio
     let lastReport = 0
     let received = state.have
     const expected = state.total
-    let batch = Buffer.allocUnsafeSlow(BATCH)
+    let pending: Buffer[] = []
     let filled = 0
     let settled = false
     const flush = (): void => {
       if (!filled) return
-      const data = filled === BATCH ? batch : Buffer.from(batch.subarray(0, filled))
-      writeSync(fd, data)
+      writevSync(fd, pending)
       state.have += filled
-      state.hasher.updateOwned(filled === BATCH ? new Uint8Array(data.buffer, 0, BATCH) : new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + filled)))
-      if (filled === BATCH) batch = Buffer.allocUnsafeSlow(BATCH)
+      for (const c of pending) state.hasher.update(c)
+      pending = []
       filled = 0
     }
     const finish = (err?: Error): void => {
@@ -265,14 +263,9 @@ function receive(res: IncomingMessage, part: string, state: DownloadState, optio
     res.on('data', (chunk: Buffer) => {
       if (settled) return
       try {
-        let off = 0
-        while (off < chunk.length) {
-          const n = Math.min(chunk.length - off, BATCH - filled)
-          chunk.copy(batch, filled, off, off + n)
-          filled += n
-          off += n
-          if (filled === BATCH) flush()
-        }
+        pending.push(chunk)
+        filled += chunk.length
+        if (filled >= BATCH) flush()
       } catch (e) {
         res.destroy()
         finish(new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${(e as Error).message}`))

@@ -85,6 +85,7 @@ parentPort.on('message', (m) => {
 })
 `
 
+const BATCH = 1 << 20
 const HIGH_WATER = 32 * 1024 * 1024
 const LOW_WATER = 8 * 1024 * 1024
 
@@ -100,6 +101,8 @@ export class ParallelPackageHasher {
   private drainWaiters: Array<() => void> = []
   private digestWaiter: ((d: { md5: string; sum32: string }) => void) | null = null
   private failure: Error | null = null
+  private batch: Uint8Array | null = null
+  private filled = 0
 
   private readonly worker: Worker | null
 
@@ -120,23 +123,28 @@ export class ParallelPackageHasher {
   }
 
   update(chunk: Uint8Array): void {
-    if (!this.worker) {
-      this.sha256.update(chunk)
-      this.size += chunk.length
-      return
+    this.sha256.update(chunk)
+    this.size += chunk.length
+    if (!this.worker) return
+    // MD5/sum32 go to the worker in 1 MiB batches: one message per MiB, not per network record.
+    let off = 0
+    while (off < chunk.length) {
+      if (!this.batch) this.batch = new Uint8Array(BATCH)
+      const n = Math.min(chunk.length - off, BATCH - this.filled)
+      this.batch.set(chunk.subarray(off, off + n), this.filled)
+      this.filled += n
+      off += n
+      if (this.filled === BATCH) this.post()
     }
-    this.updateOwned(new Uint8Array(chunk))
   }
 
-  /** Like update, but takes ownership of a buffer that spans its whole ArrayBuffer (moved, not copied). */
-  updateOwned(chunk: Uint8Array): void {
-    if (!this.worker) return this.update(chunk)
-    if (chunk.byteOffset !== 0 || chunk.byteLength !== chunk.buffer.byteLength) return this.update(chunk)
-    const length = chunk.length // the transfer below detaches the buffer
-    this.sha256.update(chunk)
-    this.worker.postMessage(chunk.buffer, [chunk.buffer as ArrayBuffer])
-    this.inflight += length
-    this.size += length
+  private post(): void {
+    if (!this.worker || !this.batch || !this.filled) return
+    const out = this.filled === BATCH ? this.batch : this.batch.slice(0, this.filled)
+    this.worker.postMessage(out.buffer, [out.buffer as ArrayBuffer])
+    this.inflight += this.filled
+    this.batch = null
+    this.filled = 0
   }
 
   get congested(): boolean {
@@ -159,6 +167,7 @@ export class ParallelPackageHasher {
     const sha256 = this.sha256.digest('hex')
     const worker = this.worker
     if (!worker) return { size: this.size, sha256 }
+    this.post()
     const rest = await new Promise<{ md5: string; sum32: string }>((resolve, reject) => {
       this.digestWaiter = resolve
       worker.once('error', reject)

@@ -1,0 +1,224 @@
+/**
+ * npm run bench — measured side by side in one run, printed as a table of ratios.
+ *  1. YMODEM payload throughput on a paced pty link (115200/921600 baud, 1/16 ms USB latency):
+ *     ours vs lrzsz `sb -k`, both into lrzsz `rb`; plus ours into our simulated ST-IAP bootloader.
+ *  2. Download: `flashline fetch` (hash in the same pass) vs `curl` for a 256 MiB package from the
+ *     same loopback HTTPS server.
+ *  3. Peak RSS of `flashline fetch` for a 1 GiB package.
+ * Sizes can be reduced for a quick look: BENCH_QUICK=1.
+ */
+import { spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { makeFirmwareImage } from '../../main/engine/sim/firmware-image'
+import { startPackageServer } from '../../main/engine/sim/package-server'
+import { simTls } from '../../main/engine/sim/tls'
+import { YmodemDevice } from '../../main/engine/sim/ymodem-device'
+import { SerialTransport } from '../../main/engine/transport/serial'
+import { LineEmulator } from './line-emulator'
+
+const QUICK = process.env['BENCH_QUICK'] === '1'
+const ROOT = join(__dirname, '..', '..')
+const work = mkdtempSync(join(tmpdir(), 'flashline-bench-'))
+const rows: string[][] = []
+
+function row(...cells: Array<string | number>): void {
+  rows.push(cells.map(String))
+  process.stderr.write(`  ${cells.join(' | ')}\n`)
+}
+
+function sh(cmd: string, cwd = work, timeoutMs = 90_000): Promise<{ code: number | null; ms: number; stderr: string; stdout: string }> {
+  const t0 = performance.now()
+  return new Promise((resolve) => {
+    const p = spawn('sh', ['-c', cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let stderr = ''
+    let stdout = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    p.stdout.on('data', (d) => (stdout += d))
+    const timer = setTimeout(() => {
+      stderr += `\n(timed out after ${timeoutMs} ms)`
+      try {
+        process.kill(-p.pid!, 'SIGKILL')
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs)
+    p.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, ms: performance.now() - t0, stderr, stdout })
+    })
+  })
+}
+
+/** Runs a command and samples its peak RSS (VmHWM) from /proc until it exits. */
+function measured(cmd: string, args: string[]): Promise<{ code: number | null; ms: number; peakRssMb: number; stdout: string }> {
+  const t0 = performance.now()
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let stdout = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    let peak = 0
+    const sample = (): void => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024)
+      } catch {
+        /* exited */
+      }
+    }
+    const timer = setInterval(sample, 20)
+    p.on('exit', (code) => {
+      clearInterval(timer)
+      resolve({ code, ms: performance.now() - t0, peakRssMb: peak, stdout })
+    })
+  })
+}
+
+/** Milliseconds between two events of a --json run. */
+function eventSpan(stdout: string, from: string, to: string): number {
+  const ev = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; time: string })
+  const a = ev.find((e) => e.type === from)
+  const b = ev.find((e) => e.type === to)
+  if (!a || !b) throw new Error(`no ${from}/${to} events in: ${stdout.slice(0, 500)}`)
+  return Date.parse(b.time) - Date.parse(a.time)
+}
+
+async function ymodemBench(): Promise<void> {
+  const size = QUICK ? 32 * 1024 : 128 * 1024
+  const file = join(work, 'fw.bin')
+  writeFileSync(file, makeFirmwareImage({ version: 'bench', size, seed: 5 }))
+  process.stderr.write(`YMODEM, ${size / 1024} KiB, receiver lrzsz rb (and our ST-IAP simulator)\n`)
+  for (const baud of [115200, 921600]) {
+    for (const latencyMs of [1, 16]) {
+      const lineRate = baud / 10
+      const run = async (sender: 'ours' | 'sb', receiver: 'rb' | 'sim'): Promise<number> => {
+        const line = new LineEmulator({ baud, latencyMs })
+        await line.start()
+        const out = mkdtempSync(join(work, 'rb-'))
+        let devicePort: SerialTransport | null = null
+        try {
+          let rb: ReturnType<typeof sh> | null = null
+          if (receiver === 'rb') rb = sh(`rb < ${line.devicePath} > ${line.devicePath}`, out)
+          else {
+            devicePort = await SerialTransport.open({ path: line.devicePath, baudRate: baud })
+            void new YmodemDevice({ personality: 'st-iap', requestIntervalMs: 1000 }).attach(devicePort)
+          }
+          let ms: number
+          if (sender === 'sb') {
+            const sb = await sh(`sb -k ${file} < ${line.hostPath} > ${line.hostPath}`)
+            if (sb.code !== 0) throw new Error(`sb failed: ${sb.stderr}`)
+            ms = sb.ms
+          } else {
+            // Our sender runs as the real CLI in its own process, like sb; node start-up is excluded
+            // by timing from its flash-start to its flash-done event.
+            const r = await sh(`${process.execPath} ${join(ROOT, 'bin', 'flashline.js')} flash --port ${line.hostPath} --protocol ymodem --file ${file} --json`)
+            if (r.code !== 0) throw new Error(`flashline flash failed: ${r.stderr}`)
+            ms = eventSpan(r.stdout, 'flash-start', 'flash-done')
+          }
+          if (rb) {
+            const r = await rb
+            if (r.code !== 0) throw new Error(`rb failed: ${r.stderr}`)
+          }
+          return ms
+        } finally {
+          await devicePort?.close()
+          await line.close()
+          rmSync(out, { recursive: true, force: true })
+        }
+      }
+      // lrzsz occasionally misses the end-of-batch exchange on the emulated line; one retry per run.
+      const again = async (sender: 'ours' | 'sb', receiver: 'rb' | 'sim'): Promise<number> => {
+        try {
+          return await run(sender, receiver)
+        } catch (e) {
+          process.stderr.write(`  ${sender}→${receiver} failed once (${(e as Error).message.split('\n')[0]}); retrying\n`)
+          return run(sender, receiver)
+        }
+      }
+      const sbRb = await again('sb', 'rb')
+      const oursRb = await again('ours', 'rb')
+      const sbSim = await again('sb', 'sim')
+      const oursSim = await again('ours', 'sim')
+      const frac = (ms: number): string => (size / (ms / 1000) / lineRate).toFixed(3)
+      row(
+        'ymodem',
+        `${baud} baud, ${latencyMs} ms`,
+        `into rb: ours ${frac(oursRb)} / sb ${frac(sbRb)} of line = ${(sbRb / oursRb).toFixed(2)}×`,
+        `into ST-IAP sim: ours ${frac(oursSim)} / sb ${frac(sbSim)} of line = ${(sbSim / oursSim).toFixed(2)}×`,
+        '',
+        ''
+      )
+    }
+  }
+}
+
+async function fillFile(path: string, bytes: number): Promise<void> {
+  const fd = openSync(path, 'w')
+  const block = makeFirmwareImage({ version: 'big', size: 4 * 1024 * 1024, seed: 11 })
+  for (let done = 0; done < bytes; done += block.length) writeSync(fd, block, 0, Math.min(block.length, bytes - done))
+  closeSync(fd)
+}
+
+async function downloadBench(): Promise<void> {
+  const server = await startPackageServer({ tls: true })
+  const ca = join(work, 'ca.pem')
+  writeFileSync(ca, simTls().ca)
+  const cli = join(ROOT, 'bin', 'flashline.js')
+  try {
+    const mb = QUICK ? 32 : 256
+    const big = join(work, 'pkg.bin')
+    await fillFile(big, mb * 1024 * 1024)
+    const { url } = server.addPackage('pkg.bin', { path: big, size: mb * 1024 * 1024 }, {})
+    process.stderr.write(`download, ${mb} MiB over loopback HTTPS\n`)
+    // Transfer throughput, three runs each, median: curl's own speed_download vs the time between
+    // our download-start and download-done events (process start-up excluded on both sides).
+    const curlRuns: number[] = []
+    const ourRuns: number[] = []
+    let peak = 0
+    for (let i = 0; i < 3; i++) {
+      const curl = await sh(`curl -sS --fail --cacert ${ca} -o ${join(work, 'curl.bin')} -w '%{speed_download}' ${url}`)
+      if (curl.code !== 0) throw new Error(`curl failed: ${curl.stderr}`)
+      curlRuns.push(Number(curl.stdout) / 1024 / 1024)
+      rmSync(join(work, 'd1'), { recursive: true, force: true })
+      const ours = await measured(process.execPath, [cli, 'fetch', '--url', url, '--ca', ca, '--data-dir', join(work, 'd1'), '--json'])
+      if (ours.code !== 0) throw new Error('flashline fetch failed')
+      ourRuns.push(mb / (eventSpan(ours.stdout, 'download-start', 'download-done') / 1000))
+      peak = Math.max(peak, ours.peakRssMb)
+    }
+    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[1]!
+    const o = median(ourRuns)
+    const c = median(curlRuns)
+    row('download', `${mb} MiB, HTTPS loopback`, `flashline fetch ${o.toFixed(0)} MiB/s (SHA-256 in the same pass)`, `curl ${c.toFixed(0)} MiB/s`, `ours/curl ${(o / c).toFixed(2)}×`, `peak RSS ${peak.toFixed(0)} MB`)
+    rmSync(join(work, 'curl.bin'), { force: true })
+    rmSync(join(work, 'd1'), { recursive: true, force: true })
+
+    const gb = QUICK ? 64 : 1024
+    await fillFile(big, gb * 1024 * 1024)
+    const { url: url2 } = server.addPackage('pkg1g.bin', { path: big, size: gb * 1024 * 1024 }, {})
+    const r = await measured(process.execPath, [cli, 'fetch', '--url', url2, '--ca', ca, '--data-dir', join(work, 'd2'), '--json'])
+    if (r.code !== 0) throw new Error('flashline fetch (1 GiB) failed')
+    row('memory', `${gb} MiB fetch`, `peak RSS ${r.peakRssMb.toFixed(0)} MB`, `target < 150 MB`, '', '')
+  } finally {
+    await server.close()
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    await ymodemBench()
+    await downloadBench()
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
+  process.stdout.write('\nFlashline benchmark (ratios measured side by side in this run)\n')
+  for (const r of rows) process.stdout.write('| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |\n')
+  process.stdout.write('targets: YMODEM ≥ 0.95 of line at 115200/1 ms and ≥ 1.05× lrzsz; download ≥ 0.9× curl; peak RSS < 150 MB\n')
+  process.exit(0)
+}
+
+void main().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack}\n`)
+  process.exit(1)
+})

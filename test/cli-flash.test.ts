@@ -1,0 +1,112 @@
+/** `flashline flash` and `flashline fetch` as a technician runs them: real process, real pty, real HTTPS. */
+import { createHash } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
+import { simTls } from '../main/engine/sim/tls'
+import { YmodemDevice } from '../main/engine/sim/ymodem-device'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { jsonEvents, runCli } from './harness/cli'
+import { ptyPair, type PtyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+const work = tempDir()
+afterAll(() => work.cleanup())
+
+describe('flashline flash (offline recovery over a real pty)', () => {
+  let pair: PtyPair
+  let port: SerialTransport
+  let device: YmodemDevice
+  let served: Promise<void>
+
+  afterEach(async () => {
+    await port.close()
+    await served
+    await pair.close()
+  })
+
+  async function setup(personality: 'st-iap' | 'mico' = 'st-iap'): Promise<void> {
+    pair = await ptyPair()
+    port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+    device = new YmodemDevice({ personality, version: '1.0.0', requestIntervalMs: 300 })
+    served = device.attach(port)
+  }
+
+  it('flashes a local file, checks its MD5 first, and reads the new version from the console', async () => {
+    await setup('mico')
+    const fw = makeFirmwareImage({ version: '7.1.2', size: 40_000, seed: 9 })
+    const file = join(work.dir, 'fw-7.1.2.bin')
+    writeFileSync(file, fw)
+    const md5 = createHash('md5').update(fw).digest('hex').toUpperCase()
+    const r = await runCli(['flash', '--port', pair.a, '--protocol', 'ymodem', '--file', file, '--md5', md5, '--menu-command', '1\\r', '--probe', 'version[: ]+(\\S+)', '--json'])
+    expect(r.code, r.stderr + r.stdout).toBe(0)
+    expect(device.image.equals(fw)).toBe(true)
+    const done = jsonEvents(r.stdout).find((e) => e.type === 'flash-done')!
+    expect(done).toMatchObject({ bytes: 40_000, version: '7.1.2' })
+  }, 60_000)
+
+  it('refuses to flash a file whose hash does not match (exit 4, device untouched)', async () => {
+    await setup()
+    const file = join(work.dir, 'bad.bin')
+    writeFileSync(file, makeFirmwareImage({ version: '9.9.9', size: 5000 }))
+    const r = await runCli(['flash', '--port', pair.a, '--protocol', 'ymodem', '--file', file, '--sha256', 'ab'.repeat(32)])
+    expect(r.code).toBe(4)
+    expect(r.stderr).toMatch(/does not match --sha256/)
+    expect(device.received).toHaveLength(0)
+  }, 60_000)
+
+  it('fails with exit 5 and a clear message when the probe sees another version', async () => {
+    await setup()
+    const file = join(work.dir, 'other.bin')
+    writeFileSync(file, makeFirmwareImage({ version: '2.0.0', size: 3000 }))
+    const r = await runCli(['flash', '--port', pair.a, '--protocol', 'ymodem', '--file', file, '--probe', 'nothing-like-this (\\S+)', '--probe-timeout', '2'])
+    expect(r.code).toBe(5)
+    expect(r.stderr).toMatch(/no version banner matching/)
+    expect(r.stderr).toMatch(/version: 2\.0\.0/)
+  }, 60_000)
+
+  it('names the port when it does not exist (exit 5)', async () => {
+    await setup()
+    const r = await runCli(['flash', '--port', '/dev/ttyNOPE9', '--protocol', 'ymodem', '--file', __filename])
+    expect(r.code).toBe(5)
+    expect(r.stderr).toMatch(/ttyNOPE9/)
+  }, 30_000)
+})
+
+describe('flashline fetch', () => {
+  let server: PackageServer
+  const ca = join(work.dir, 'ca.pem')
+  beforeAll(async () => {
+    server = await startPackageServer({ tls: true })
+    writeFileSync(ca, simTls().ca)
+  })
+  afterAll(async () => server.close())
+
+  it('downloads, verifies and copies a package for offline work; a second run comes from the cache', async () => {
+    const data = makeFirmwareImage({ version: '4.4.4', size: 200_000 })
+    const sha = createHash('sha256').update(data).digest('hex')
+    const { url, token } = server.addPackage('fetch/fw.bin', data, { token: 'abc' })
+    const out = join(work.dir, 'fetched.bin')
+    const args = ['fetch', '--url', url, '--token', token!, '--sha256', sha, '--ca', ca, '--out', out, '--data-dir', join(work.dir, 'data'), '--json']
+    const r = await runCli(args)
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(out).equals(data)).toBe(true)
+    const again = await runCli(args)
+    expect(jsonEvents(again.stdout).find((e) => e.type === 'download-done')).toMatchObject({ fromCache: true })
+  }, 60_000)
+
+  it('exit 3 for an expired token, exit 4 for a wrong hash, exit 2 for a bad URL', async () => {
+    const data = Buffer.from('x'.repeat(1000))
+    const { url } = server.addPackage('fetch/exp.bin', data, { token: 't', tokenExpiresAt: Date.now() - 1 })
+    const expired = await runCli(['fetch', '--url', url, '--token', 't', '--ca', ca, '--data-dir', join(work.dir, 'd2')])
+    expect(expired.code).toBe(3)
+    expect(expired.stderr).toMatch(/expired/)
+    const { url: u2 } = server.addPackage('fetch/ok.bin', data, {})
+    const wrong = await runCli(['fetch', '--url', u2, '--md5', '0'.repeat(32), '--ca', ca, '--data-dir', join(work.dir, 'd3')])
+    expect(wrong.code).toBe(4)
+    const bad = await runCli(['fetch', '--url', 'not a url'])
+    expect(bad.code).toBe(2)
+  }, 60_000)
+})
