@@ -305,3 +305,53 @@ describe('flashline agent on IoTDA (mosquitto + pty + HTTPS)', () => {
     }
   }, 60_000)
 })
+
+describe('flashline agent over mqtts (mosquitto TLS listener)', () => {
+  let tlsBroker: Broker
+  let tlsCloud: IotdaCloud
+  let tlsPort: number
+
+  beforeAll(async () => {
+    const { freePort } = await import('./harness/mosquitto')
+    tlsPort = await freePort()
+    const dir = join(__dirname, '..', 'resources', 'sim-tls')
+    tlsBroker = await startMosquitto({
+      extraConfig: [`listener ${tlsPort} 127.0.0.1`, `cafile ${join(dir, 'ca.pem')}`, `certfile ${join(dir, 'cert.pem')}`, `keyfile ${join(dir, 'key.pem')}`].join('\n')
+    })
+    tlsCloud = await IotdaCloud.start({ packageServer: server, brokerUrl: tlsBroker.url, queryIntervalMs: 1000 })
+  })
+  afterAll(async () => {
+    await tlsCloud?.close()
+    await tlsBroker?.close()
+  })
+
+  function args(deviceId: string, dataDir: string, b: Bench, withCa: boolean): string[] {
+    const a = agentArgs(deviceId, dataDir, b)
+    a[a.indexOf('--broker') + 1] = `mqtts://localhost:${tlsPort}`
+    if (!withCa) {
+      const i = a.indexOf('--ca')
+      a.splice(i, 2)
+    }
+    return a
+  }
+
+  it('connects with TLS verified against --ca and completes the upgrade', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const pkg = makeFirmwareImage({ version: '5.0.0', size: 20_000, seed: 3 })
+    const t = tlsCloud.createTask({ deviceId, targetVersion: '5.0.0', package: pkg })
+    // the package server uses the same private CA, so --ca serves both the broker and the download
+    const r = await runCli(args(deviceId, dataDir, b, true), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(0)
+    expect((await tlsCloud.waitForTask(t.id, 10_000)).status).toBe('succeeded')
+    expect(b.device.image.equals(pkg)).toBe(true)
+  }, 90_000)
+
+  it('refuses a broker certificate it cannot verify: exit 6 with a hint to pass --ca', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const r = await runCli([...args(deviceId, dataDir, b, false), '--connect-timeout', '10'], { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(6)
+    expect(r.stderr).toMatch(/--ca/)
+  }, 90_000)
+})

@@ -16,7 +16,13 @@ describe('flashline CLI: usage errors are one clear line and exit code 2', () =>
     [['flash', '--bogus'], /unknown flag --bogus for "flashline flash"/],
     [['fetch'], /--url is required/],
     [['fetch', '--url', 'https://x/y', '--sha256', '12'], /--sha256 must be 64 hex digits/],
-    [['frobnicate'], /unknown command "frobnicate"/]
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['agent', '--platform', 'fogcloud', '--broker', 'mqtt://127.0.0.1:1'], /--product-key is required/],
+    [['agent', '--platform', 'fogcloud', '--broker', 'mqtt://127.0.0.1:1', '--product-key', 'pk', '--device-name', 'dn'], /--device-secret is required/],
+    [['agent', '--platform', 'fogcloud', '--broker', 'mqtt://127.0.0.1:1', '--product-key', 'pk', '--device-name', 'dn', '--device-secret', 's', '--child', 'nope,/dev/x,1'], /must be PRODUCT_KEY\/DEVICE_NAME/],
+    [['agent', '--platform', 'wudun', '--broker', 'mqtt://127.0.0.1:1', '--device-uid', 'u'], /--topic-prefix is required/],
+    [['agent', '--platform', 'wudun', '--broker', 'mqtt://127.0.0.1:1', '--device-uid', 'u', '--topic-prefix', 'v1', '--password', 'p'], /--password needs --username/],
+    [['agent', '--platform', 'iotda', '--broker', 'mqtt://127.0.0.1:1', '--device-id', 'd', '--secret', 's', '--current-version', '1', '--port', 'p', '--protocol', 'ymodem', '--child', 'c1,/dev/x'], /--child "c1,\/dev\/x" must be CHILD_ID,PORT,CURRENT_VERSION/]
   ]
   for (const [args, message] of cases) {
     it(`flashline ${args.join(' ')}`, async () => {

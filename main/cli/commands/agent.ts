@@ -4,7 +4,9 @@ import type { JobRecord } from '../../engine/jobs/job-record'
 import type { StationEvent } from '../../engine/jobs/station'
 import { validateBrokerUrl } from '../../engine/link/mqtt-link'
 import type { PlatformAdapter } from '../../engine/platforms/adapter'
+import { createFogcloudAdapter, fogcloudDeviceId } from '../../engine/platforms/fogcloud'
 import { createIotdaAdapter } from '../../engine/platforms/iotda'
+import { createWudunAdapter } from '../../engine/platforms/wudun'
 import { defaultDataDir } from '../../engine/util/data-dir'
 import { oneOf, parseFlags, readTextFile, required, seconds, str, type Flags } from '../args'
 import { RateMeter, type Output } from '../output'
@@ -12,8 +14,11 @@ import { SLOT_OPTIONS, slotFrom } from './slot-flags'
 import type { SlotConfig } from '../../engine/jobs/slot'
 
 export const AGENT_HELP = `flashline agent   act as the device on a platform and carry out the upgrades it orders
-  --platform iotda   --broker mqtt(s)://host:port   [--ca FILE] [--allow-http]
-  iotda:  --device-id ID (--secret SECRET | --secret-file FILE | env FLASHLINE_SECRET | --cert FILE --key FILE) [--check-timestamp]
+  --platform iotda|fogcloud|wudun   --broker mqtt(s)://host:port   [--ca FILE] [--allow-http]
+  iotda:    --device-id ID (--secret SECRET | --secret-file FILE | env FLASHLINE_SECRET | --cert FILE --key FILE) [--check-timestamp]
+  fogcloud: --product-key PK --device-name DN [--device-secret S] [--module NAME]   (children: --child PK/DN,PORT,VERSION)
+  wudun:    --device-uid UID --topic-prefix PREFIX [--source NAME]                  (children: --child SUB_UID,PORT,VERSION)
+  all:      [--username U --password P]   (private brokers; the password may also come from env FLASHLINE_MQTT_PASSWORD)
   --port PATH --protocol ymodem [--baud N] [--probe REGEX ...]   the device on the bench
   --current-version V   version the device runs now (answered to version queries)
   [--child ID,PORT,VERSION ...]   a gateway child on its own bench port (same protocol options);
@@ -34,6 +39,15 @@ const AGENT_OPTIONS = {
   cert: { type: 'string' },
   key: { type: 'string' },
   'check-timestamp': { type: 'boolean' },
+  'product-key': { type: 'string' },
+  'device-name': { type: 'string' },
+  'device-secret': { type: 'string' },
+  module: { type: 'string' },
+  'device-uid': { type: 'string' },
+  'topic-prefix': { type: 'string' },
+  source: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
   'current-version': { type: 'string' },
   child: { type: 'string', multiple: true },
   once: { type: 'boolean' },
@@ -51,6 +65,33 @@ function secretFrom(flags: Flags): string | undefined {
   return process.env['FLASHLINE_SECRET'] || undefined
 }
 
+function credentials(flags: Flags): { username?: string; password?: string } {
+  const username = str(flags, 'username')
+  const password = str(flags, 'password') ?? (process.env['FLASHLINE_MQTT_PASSWORD'] || undefined)
+  if (password !== undefined && username === undefined) throw new FlashlineError('usage', 'missing-flag', '--password needs --username')
+  return { username, password }
+}
+
+function fogcloudAdapter(flags: Flags, children: string[]): { adapter: PlatformAdapter; deviceId: string } {
+  const productKey = required(flags, 'product-key', 'the FogCloud product key')
+  const deviceName = required(flags, 'device-name', 'the FogCloud device name')
+  const deviceSecret = str(flags, 'device-secret') ?? (process.env['FLASHLINE_SECRET'] || undefined)
+  const { username, password } = credentials(flags)
+  if (!deviceSecret && username === undefined) throw new FlashlineError('usage', 'missing-flag', '--device-secret is required for FogCloud (or --username/--password for a private broker)')
+  for (const c of children) {
+    if (!/^[^/]+\/[^/]+$/.test(c)) throw new FlashlineError('usage', 'bad-child', `--child id "${c}" must be PRODUCT_KEY/DEVICE_NAME for FogCloud`)
+  }
+  const adapter = createFogcloudAdapter({ productKey, deviceName, deviceSecret, module: str(flags, 'module'), username, password, children })
+  return { adapter, deviceId: fogcloudDeviceId(productKey, deviceName) }
+}
+
+function wudunAdapter(flags: Flags, children: string[]): { adapter: PlatformAdapter; deviceId: string } {
+  const deviceUid = required(flags, 'device-uid', 'the EMS device UID')
+  const topicPrefix = required(flags, 'topic-prefix', 'the topic prefix before /{device}/ota/…, e.g. v1, v1/wudun/PRODUCT_KEY or v1/user/TENANT')
+  const { username, password } = credentials(flags)
+  return { adapter: createWudunAdapter({ deviceUid, topicPrefix, source: str(flags, 'source'), username, password, children }), deviceId: deviceUid }
+}
+
 function iotdaAdapter(flags: Flags): { adapter: PlatformAdapter; deviceId: string } {
   const deviceId = required(flags, 'device-id', 'the IoTDA device id (as shown in the console)')
   const cert = readTextFile(flags, 'cert')
@@ -65,8 +106,8 @@ export function buildAgentConfig(flags: Flags): AgentConfig {
   const platform = oneOf(flags, 'platform', ['iotda', 'fogcloud', 'wudun'] as const)
   const brokerUrl = required(flags, 'broker', 'the platform broker, e.g. mqtts://xxxx.st1.iotda-device.cn-north-4.myhuaweicloud.com:8883')
   validateBrokerUrl(brokerUrl)
-  if (platform !== 'iotda') throw new FlashlineError('usage', 'platform-unavailable', `--platform ${platform} is not available in this build yet; use iotda`)
-  const { adapter, deviceId } = iotdaAdapter(flags)
+  const childIds = childSpecs(flags).map((c) => c.id)
+  const { adapter, deviceId } = platform === 'iotda' ? iotdaAdapter(flags) : platform === 'fogcloud' ? fogcloudAdapter(flags, childIds) : wudunAdapter(flags, childIds)
   const currentVersion = required(flags, 'current-version', 'the version the device runs now, answered to the platform’s version queries')
   return {
     adapter,
@@ -81,18 +122,25 @@ export function buildAgentConfig(flags: Flags): AgentConfig {
 }
 
 /** `--child ID,PORT,VERSION` (repeatable): children share the gateway's protocol and probe settings. */
-function childSlots(flags: Flags, gatewayId: string): SlotConfig[] {
+function childSpecs(flags: Flags): Array<{ id: string; port: string; version: string }> {
   const raw = flags['child']
   const list = Array.isArray(raw) ? raw : []
-  const seen = new Set([gatewayId])
+  const seen = new Set<string>()
   return list.map((spec) => {
     const [id, port, version, ...rest] = spec.split(',').map((x) => x.trim())
     if (!id || !port || !version || rest.length) {
       throw new FlashlineError('usage', 'bad-child', `--child "${spec}" must be CHILD_ID,PORT,CURRENT_VERSION (e.g. --child sensor_07,/dev/ttyUSB1,1.0.3)`)
     }
-    if (seen.has(id)) throw new FlashlineError('usage', 'bad-child', `--child ${id} is given twice (or is the gateway itself)`)
+    if (seen.has(id)) throw new FlashlineError('usage', 'bad-child', `--child ${id} is given twice`)
     seen.add(id)
-    return { ...slotFrom({ ...flags, port }, id, version) }
+    return { id, port, version }
+  })
+}
+
+function childSlots(flags: Flags, gatewayId: string): SlotConfig[] {
+  return childSpecs(flags).map(({ id, port, version }) => {
+    if (id === gatewayId) throw new FlashlineError('usage', 'bad-child', `--child ${id} is the gateway itself`)
+    return slotFrom({ ...flags, port }, id, version)
   })
 }
 
