@@ -1,0 +1,170 @@
+/**
+ * FogCloud and Wudun upgrades end to end on a plain mosquitto: the test plays the cloud with a plain
+ * MQTT client, publishing the seeds' payloads byte for byte; the real `flashline agent` flashes a
+ * simulated YMODEM bootloader behind a pty and answers on the seeds' topics.
+ */
+import { createHash } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { hashBuffer } from '../main/engine/download/hashers'
+import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
+import { simTls } from '../main/engine/sim/tls'
+import { YmodemDevice } from '../main/engine/sim/ymodem-device'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { runCli, type CliRun } from './harness/cli'
+import { startMosquitto, type Broker } from './harness/mosquitto'
+import { ptyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+let broker: Broker
+let server: PackageServer
+let cloud: MqttClient
+const work = tempDir()
+const caFile = join(work.dir, 'ca.pem')
+const seen: Array<{ topic: string; body: Record<string, unknown> }> = []
+
+beforeAll(async () => {
+  broker = await startMosquitto()
+  server = await startPackageServer({ tls: true })
+  writeFileSync(caFile, simTls().ca)
+  cloud = await mqtt.connectAsync(broker.url, { clientId: 'test-cloud' })
+  await cloud.subscribeAsync(['fogcloud/+/+/thing/up/ota', 'v1/+/+/+/ota/upgrade/result', 'v1/+/ota/upgrade/result'], { qos: 1 })
+  cloud.on('message', (topic, payload) => seen.push({ topic, body: JSON.parse(payload.toString()) }))
+})
+
+afterAll(async () => {
+  await cloud?.endAsync()
+  await server?.close()
+  await broker?.close()
+  work.cleanup()
+})
+
+async function bench(version: string) {
+  const pair = await ptyPair()
+  const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+  const device = new YmodemDevice({ personality: 'st-iap', version, requestIntervalMs: 300 })
+  const served = device.attach(port)
+  return {
+    pair,
+    device,
+    close: async () => {
+      await port.close()
+      await served
+      await pair.close()
+    }
+  }
+}
+
+function waitFor<T>(find: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now()
+    const tick = () => {
+      const v = find()
+      if (v !== undefined) return resolve(v)
+      if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out; seen: ${JSON.stringify(seen.slice(-5))}`))
+      setTimeout(tick, 50)
+    }
+    tick()
+  })
+}
+
+const explain = (r: CliRun) => `exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`
+
+describe('FogCloud on mosquitto', () => {
+  it('version.post on connect → firmware.post (MD5 + checksum) → flash → upgrade.post 100 and version.post', async () => {
+    const pk = 'pk01'
+    const dn = `dev${process.pid}`
+    const b = await bench('1.0.0')
+    try {
+      const fw = makeFirmwareImage({ version: '1.0.1', size: 30_000, seed: 4 })
+      const d = hashBuffer(fw)
+      const { url } = server.addPackage(`fog/${dn}/fw.bin`, fw, {})
+      const agent = runCli(
+        ['agent', '--platform', 'fogcloud', '--broker', broker.url, '--product-key', pk, '--device-name', dn, '--device-secret', 's', '--module', 'mcu',
+          '--port', b.pair.a, '--protocol', 'ymodem', '--current-version', '1.0.0', '--probe', 'version[: ]+(\\S+)', '--ca', caFile, '--data-dir', join(work.dir, 'fog'), '--once', '--json'],
+        { timeoutMs: 60_000 }
+      )
+      const up = `fogcloud/${pk}/${dn}/thing/up/ota`
+      const hello = await waitFor(() => seen.find((m) => m.topic === up && m.body['method'] === 'version.post'))
+      expect(hello.body['params']).toEqual({ version: '1.0.0', module: 'mcu' })
+      const post = { id: 123, version: '1.0', method: 'firmware.post', params: { size: fw.length, sign: d.md5!.toUpperCase(), version: '1.0.1', url, sign_method: 'MD5', checksum: d.sum32!.toUpperCase(), module: 'mcu', description: 'string', task_id: '123' } }
+      await cloud.publishAsync(`fogcloud/${pk}/${dn}/thing/down/ota`, JSON.stringify(post), { qos: 1 })
+      const r = await agent
+      expect(r.code, explain(r)).toBe(0)
+      const mine = seen.filter((m) => m.topic === up)
+      const steps = mine.filter((m) => m.body['method'] === 'upgrade.post').map((m) => (m.body['params'] as { step: number; task_id: string }))
+      expect(steps.at(-1)).toEqual({ step: 100, module: 'mcu', task_id: '123' })
+      expect(steps.every((s) => s.task_id === '123')).toBe(true)
+      const versions = mine.filter((m) => m.body['method'] === 'version.post').map((m) => (m.body['params'] as { version: string }).version)
+      expect(versions.at(-1)).toBe('1.0.1')
+      expect(b.device.image.equals(fw)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  }, 90_000)
+
+  it('a wrong additive checksum fails the job with step -1 and nothing is flashed (exit 4)', async () => {
+    const pk = 'pk01'
+    const dn = `bad${process.pid}`
+    const b = await bench('1.0.0')
+    try {
+      const fw = makeFirmwareImage({ version: '1.0.2', size: 10_000, seed: 5 })
+      const { url } = server.addPackage(`fog/${dn}/fw.bin`, fw, {})
+      const agent = runCli(
+        ['agent', '--platform', 'fogcloud', '--broker', broker.url, '--product-key', pk, '--device-name', dn, '--device-secret', 's',
+          '--port', b.pair.a, '--protocol', 'ymodem', '--current-version', '1.0.0', '--ca', caFile, '--data-dir', join(work.dir, 'fog2'), '--once'],
+        { timeoutMs: 60_000 }
+      )
+      const up = `fogcloud/${pk}/${dn}/thing/up/ota`
+      await waitFor(() => seen.find((m) => m.topic === up && m.body['method'] === 'version.post'))
+      const md5 = createHash('md5').update(fw).digest('hex')
+      const post = { id: 7, version: '1.0', method: 'firmware.post', params: { size: fw.length, sign: md5, version: '1.0.2', url, sign_method: 'MD5', checksum: '00000000', module: 'default', task_id: '77' } }
+      await cloud.publishAsync(`fogcloud/${pk}/${dn}/thing/down/ota`, JSON.stringify(post), { qos: 1 })
+      const r = await agent
+      expect(r.code, explain(r)).toBe(4)
+      const last = seen.filter((m) => m.topic === up && m.body['method'] === 'upgrade.post').at(-1)!
+      expect(last.body['params']).toMatchObject({ step: -1, task_id: '77', desc: expect.stringContaining('sum32') })
+      expect(b.device.received).toHaveLength(0)
+    } finally {
+      await b.close()
+    }
+  }, 90_000)
+})
+
+describe('Wudun on mosquitto', () => {
+  it('the published command (trailing comma) → phase 1 status 2 → flash → phase 2 status 4', async () => {
+    const uid = `ems${process.pid}`
+    const b = await bench('0.9.0')
+    try {
+      const fw = makeFirmwareImage({ version: '0.9.1', size: 25_000, seed: 6 })
+      const md5 = createHash('md5').update(fw).digest('hex')
+      const { url } = server.addPackage(`wudun/${uid}/ems_II`, fw, {})
+      const agent = runCli(
+        ['agent', '--platform', 'wudun', '--broker', broker.url, '--device-uid', uid, '--topic-prefix', 'v1/wudun/PK1',
+          '--port', b.pair.a, '--protocol', 'ymodem', '--current-version', '0.9.0', '--probe', 'version[: ]+(\\S+)', '--ca', caFile, '--data-dir', join(work.dir, 'wd'), '--once', '--json'],
+        {
+          timeoutMs: 60_000,
+          onStdout: (chunk) => {
+            if (chunk.includes('connected to')) {
+              const cmd = `{\n"trace_id": "577f5df0-65d6-432d-8aac-06hjkgfg2",\n"mid": "ee2e8f09-b280-4e4d-bcb9-1529b703cfed",\n"type": "ota_upgrade",\n"device_uid": "${uid}",\n"timestamp": 1697789021000,\n"data":{\n"source": "ems_II",\n"download_url": "${url}",\n"md5_code": "${md5}",\n}\n}`
+              void cloud.publishAsync(`v1/wudun/PK1/${uid}/ota/upgrade/command`, cmd, { qos: 1 })
+            }
+          }
+        }
+      )
+      const r = await agent
+      expect(r.code, explain(r)).toBe(0)
+      const results = seen.filter((m) => m.topic === `v1/wudun/PK1/${uid}/ota/upgrade/result`).map((m) => m.body)
+      expect(results.map((x) => (x['data'] as { status: number }).status)).toEqual([2, 4])
+      expect(results[0]).toMatchObject({ trace_id: '577f5df0-65d6-432d-8aac-06hjkgfg2', type: 'ota_upgrade', device_uid: uid, data: { source: 'ems_II', version: '0.9.0' } })
+      expect(results[1]!['data']).toMatchObject({ final_version: '0.9.1', status: 4 })
+      expect(typeof results[1]!['timestamp']).toBe('number')
+      expect(b.device.image.equals(fw)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  }, 90_000)
+})
