@@ -1,4 +1,5 @@
 import { Agent, type AgentConfig } from '../../engine/agent'
+import { loadStationFile } from '../../engine/config/station-file'
 import { EXIT_CODES, FlashlineError } from '../../engine/errors'
 import type { JobRecord } from '../../engine/jobs/job-record'
 import type { StationEvent } from '../../engine/jobs/station'
@@ -23,6 +24,8 @@ export const AGENT_HELP = `flashline agent   act as the device on a platform and
   --current-version V   version the device runs now (answered to version queries)
   [--child ID,PORT,VERSION ...]   a gateway child on its own bench port (same protocol options);
                                   orders for it arrive and are reported on the gateway's topics
+  --config station.json   many devices/children and connections in one process (replaces the flags above;
+                          see "Station file" in README.md)
   [--once]   exit when the first upgrade job has ended and its final report is acknowledged
   [--json]   newline-delimited JSON events on stdout   [--data-dir DIR]
 exit codes: 0 success · 2 usage/config · 3 download · 4 integrity · 5 device · 6 platform · 130 interrupted`
@@ -50,6 +53,7 @@ const AGENT_OPTIONS = {
   password: { type: 'string' },
   'current-version': { type: 'string' },
   child: { type: 'string', multiple: true },
+  config: { type: 'string' },
   once: { type: 'boolean' },
   json: { type: 'boolean' },
   'data-dir': { type: 'string' },
@@ -212,39 +216,53 @@ function describe(event: StationEvent, out: Output, meter: RateMeter): void {
   }
 }
 
-/** Runs an agent until interrupted (or, with --once, until the first job is closed). */
-export async function runAgent(config: AgentConfig, out: Output, signal: AbortSignal, opts: { once: boolean; reportTimeoutMs?: number }): Promise<number> {
-  const agent = new Agent(config)
+/**
+ * Runs one agent per connection until interrupted (or, with --once, until the first job has ended
+ * and its final report is acknowledged).
+ */
+export async function runAgent(configs: AgentConfig | AgentConfig[], out: Output, signal: AbortSignal, opts: { once: boolean; reportTimeoutMs?: number }): Promise<number> {
+  const agents = (Array.isArray(configs) ? configs : [configs]).map((c) => new Agent(c))
   const meter = new RateMeter()
-  agent.on('event', (e: StationEvent) => describe(e, out, meter))
-  agent.on('log', (m: string) => {
-    out.event('log', { message: m })
-    out.info(m)
-  })
-  const finished = new Promise<number>((resolve) => {
+  let resolveFinished: (code: number) => void = () => undefined
+  const finished = new Promise<number>((resolve) => (resolveFinished = resolve))
+  for (const agent of agents) {
+    agent.on('event', (e: StationEvent) => describe(e, out, meter))
+    agent.on('log', (m: string) => {
+      out.event('log', { message: m })
+      out.info(m)
+    })
     if (opts.once) {
       agent.on('event', (e: StationEvent) => {
-        if (e.type === 'job-closed') resolve(exitCodeForJob(e.job))
+        if (e.type === 'job-closed') resolveFinished(exitCodeForJob(e.job))
         if (e.type === 'phase' && e.job.phase === 'reporting' && opts.reportTimeoutMs) {
-          setTimeout(() => resolve(EXIT_CODES.platform), opts.reportTimeoutMs).unref()
+          setTimeout(() => resolveFinished(EXIT_CODES.platform), opts.reportTimeoutMs).unref()
         }
       })
     }
-    signal.addEventListener('abort', () => resolve(EXIT_CODES.interrupted), { once: true })
-  })
+  }
+  signal.addEventListener('abort', () => resolveFinished(EXIT_CODES.interrupted), { once: true })
   try {
-    await agent.start()
+    await Promise.all(agents.map((a) => a.start()))
     const code = await finished
     if (code === EXIT_CODES.platform) out.error('the final report was not acknowledged by the broker in time; it stays queued and is sent on the next start')
     return code
   } finally {
-    await agent.stop()
+    await Promise.all(agents.map((a) => a.stop()))
   }
 }
+
+/** Flags that describe the connection or the device; --config replaces all of them. */
+const CONNECTION_FLAGS = Object.keys(AGENT_OPTIONS).filter((k) => !['once', 'json', 'data-dir', 'report-timeout', 'config'].includes(k))
 
 export async function agentCommand(argv: string[], makeOutput: (json: boolean) => Output, signal: AbortSignal): Promise<number> {
   const flags = parseFlags(argv, AGENT_OPTIONS, 'agent')
   const out = makeOutput(Boolean(flags['json']))
-  const config = buildAgentConfig(flags)
-  return runAgent(config, out, signal, { once: Boolean(flags['once']), reportTimeoutMs: seconds(flags, 'report-timeout') ?? 300_000 })
+  let configs: AgentConfig[]
+  const stationFile = str(flags, 'config')
+  if (stationFile !== undefined) {
+    const mixed = CONNECTION_FLAGS.find((k) => flags[k] !== undefined)
+    if (mixed) throw new FlashlineError('usage', 'bad-flag', `--${mixed} cannot be combined with --config: the station file describes the connections and devices`)
+    configs = loadStationFile(stationFile, { dataDir: str(flags, 'data-dir') ?? defaultDataDir() })
+  } else configs = [buildAgentConfig(flags)]
+  return runAgent(configs, out, signal, { once: Boolean(flags['once']), reportTimeoutMs: seconds(flags, 'report-timeout') ?? 300_000 })
 }
