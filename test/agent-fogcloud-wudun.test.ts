@@ -168,3 +168,71 @@ describe('Wudun on mosquitto', () => {
     }
   }, 90_000)
 })
+
+describe('simulated FogCloud and Wudun clouds attached to mosquitto', () => {
+  it('FogCloud: the simulated cloud pushes on version.post and closes its task from the version posted after the upgrade', async () => {
+    const { FogcloudCloud } = await import('../main/engine/sim/fogcloud-cloud')
+    const fog = await FogcloudCloud.start({ packageServer: server, brokerUrl: broker.url })
+    const b = await bench('1.0.0')
+    try {
+      const dn = `sim${process.pid}`
+      const fw = makeFirmwareImage({ version: '1.2.0', size: 15_000, seed: 8 })
+      const t = fog.createTask({ productKey: 'pkS', deviceName: dn, targetVersion: '1.2.0', package: fw, module: 'default' })
+      const r = await runCli(
+        ['agent', '--platform', 'fogcloud', '--broker', broker.url, '--product-key', 'pkS', '--device-name', dn, '--device-secret', 'x',
+          '--port', b.pair.a, '--protocol', 'ymodem', '--current-version', '1.0.0', '--ca', caFile, '--data-dir', join(work.dir, 'fogsim'), '--once'],
+        { timeoutMs: 60_000 }
+      )
+      expect(r.code, explain(r)).toBe(0)
+      const closed = await fog.waitForTask(t.id, 10_000)
+      expect(closed.status, closed.detail).toBe('succeeded')
+      expect(closed.steps.at(-1)).toBe(100)
+      expect(b.device.image.equals(fw)).toBe(true)
+    } finally {
+      await b.close()
+      await fog.close()
+    }
+  }, 90_000)
+
+  it('Wudun: a level-2 EMS flashes the level-1 device named by sub_device_uid; both phases reach the simulated cloud', async () => {
+    const { WudunCloud } = await import('../main/engine/sim/wudun-cloud')
+    const wd = await WudunCloud.start({ packageServer: server, brokerUrl: broker.url, topicPrefix: 'v1/user/T1', repeatMs: 500 })
+    const own = await bench('1.0.0')
+    const level1 = await bench('0.5.0')
+    try {
+      const uid = `l2_${process.pid}`
+      const fw = makeFirmwareImage({ version: '0.6.0', size: 12_000, seed: 9 })
+      const t = wd.createTask({ deviceUid: uid, subDeviceUid: 'l1dev', source: 'ems_I', package: fw })
+      const r = await runCli(
+        ['agent', '--platform', 'wudun', '--broker', broker.url, '--device-uid', uid, '--topic-prefix', 'v1/user/T1', '--child', `l1dev,${level1.pair.a},0.5.0`,
+          '--port', own.pair.a, '--protocol', 'ymodem', '--current-version', '1.0.0', '--probe', 'version[: ]+(\\S+)', '--ca', caFile, '--data-dir', join(work.dir, 'wdsim'), '--once'],
+        { timeoutMs: 60_000 }
+      )
+      expect(r.code, explain(r)).toBe(0)
+      const closed = await wd.waitForTask(t.mid, 10_000)
+      expect(closed.status, closed.detail).toBe('succeeded')
+      expect(closed.results.map((m) => (m['data'] as { status: number }).status)).toEqual([2, 4])
+      expect(closed.results.every((m) => m['sub_device_uid'] === 'l1dev' && m['device_uid'] === uid)).toBe(true)
+      expect((closed.results[1]!['data'] as { final_version: string }).final_version).toBe('0.6.0')
+      expect(level1.device.image.equals(fw)).toBe(true)
+      expect(own.device.received).toHaveLength(0)
+    } finally {
+      await own.close()
+      await level1.close()
+      await wd.close()
+    }
+  }, 90_000)
+})
+
+describe('flashline demo', () => {
+  it('runs one complete upgrade per platform against the built-in simulators and exits 0', async () => {
+    const r = await runCli(['demo', '--json'], { timeoutMs: 90_000 })
+    expect(r.code, explain(r)).toBe(0)
+    const result = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.type === 'demo-result')
+    expect(result.results).toEqual([
+      { platform: 'iotda', ok: true },
+      { platform: 'fogcloud', ok: true },
+      { platform: 'wudun', ok: true }
+    ])
+  }, 120_000)
+})

@@ -171,7 +171,7 @@ function describe(event: StationEvent, out: Output, meter: RateMeter): void {
     case 'phase': {
       const j = event.job
       out.event('job-phase', { job: j.id, device: j.order.deviceId, phase: j.phase, targetVersion: j.order.targetVersion, orderId: j.order.orderId })
-      if (j.phase === 'received') out.info(`order ${j.order.orderId}: ${j.order.kind} ${j.order.targetVersion ?? ''} for ${j.order.deviceId}`)
+      if (j.phase === 'received') out.info(`order ${j.order.orderId}: ${j.order.kind} ${j.order.targetVersion ?? '(target version not stated)'} for ${j.order.deviceId}`)
       else if (j.phase === 'reporting') {
         const o = j.outcome
         out.info(o?.result === 'succeeded' ? `${j.order.deviceId}: flashed, now ${o.version}; reporting success` : `${j.order.deviceId}: FAILED (${o?.reason}): ${o?.message}; reporting failure`)

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
 import { iotdaEventTime, verifyIotdaLogin } from '../platforms/iotda-auth'
 import { hashBuffer } from '../download/hashers'
+import { EmbeddedBroker } from './embedded-broker'
 import type { PackageServer } from './package-server'
 
 /**
@@ -49,6 +49,8 @@ export interface CreateTaskOptions {
 
 export interface IotdaCloudOptions {
   packageServer: PackageServer
+  /** Share this embedded broker (the demo runs all simulated clouds on one). */
+  embedded?: EmbeddedBroker
   /** Attach to this broker instead of starting an embedded one. */
   brokerUrl?: string
   /** Devices allowed to log in to the embedded broker. */
@@ -64,11 +66,10 @@ export class IotdaCloud extends EventEmitter {
   /** Device-side broker URL. */
   brokerUrl = ''
   private client!: MqttClient
-  private server: Server | null = null
-  private broker: { close(cb?: () => void): void } | null = null
+  private embedded: EmbeddedBroker | null = null
+  private ownBroker: EmbeddedBroker | null = null
   private timers = new Set<NodeJS.Timeout>()
   private readonly secrets = new Map<string, string>()
-  private readonly cloudPassword = randomBytes(16).toString('hex')
   private packages = new Map<string, { data: Buffer; fileName: string; sha256: string }>()
 
   private constructor(private readonly options: IotdaCloudOptions) {
@@ -89,34 +90,22 @@ export class IotdaCloud extends EventEmitter {
   }
 
   private async startBroker(): Promise<void> {
-    const { Aedes } = await import('aedes')
-    const broker = await Aedes.createBroker()
-    broker.authenticate = (client, username, password, done) => {
-      const pw = password?.toString() ?? ''
-      if (username === 'flashline-sim-cloud' && pw === this.cloudPassword) return done(null, true)
-      const r = verifyIotdaLogin({ clientId: client.id, username: username ?? '', password: pw }, (id) => this.secrets.get(id), new Date())
-      if (r.ok) return done(null, true)
-      this.emit('log', `login refused for ${client.id}: ${r.reason}`)
-      const err = Object.assign(new Error(r.reason), { returnCode: 4 as const })
-      done(err, false)
-    }
-    // A device may only publish on its own (or, as a gateway, its own) up topic.
-    broker.authorizePublish = (client, packet, cb) => {
-      if (!client || client.id.startsWith('flashline-sim-cloud')) return cb(null)
-      const own = client.id.split('_0_')[0]
-      cb(packet.topic === `$oc/devices/${own}/sys/events/up` ? null : new Error(`device ${own} may not publish on ${packet.topic}`))
-    }
-    broker.on('subscribe', (subs, client) => {
-      for (const s of subs) {
-        const m = /^\$oc\/devices\/([^/]+)\/sys\/events\/down$/.exec(s.topic)
-        if (m && client) this.deviceOnline(m[1]!)
-      }
+    const shared = this.options.embedded
+    const broker = shared ?? (await new EmbeddedBroker().start())
+    if (!shared) this.ownBroker = broker
+    broker.addChecker((login) => {
+      const m = /^(.+)_0_[01]_\d{10}$/.exec(login.clientId)
+      if (!m || !this.secrets.has(m[1]!)) return undefined
+      const r = verifyIotdaLogin(login, (id) => this.secrets.get(id), new Date())
+      return r.ok ? { ok: true } : r
     })
-    this.broker = broker
-    const server = createNetServer(broker.handle as (socket: import('node:net').Socket) => void)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    this.server = server
-    this.brokerUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`
+    broker.onDeviceSubscribe((topic) => {
+      const m = /^\$oc\/devices\/([^/]+)\/sys\/events\/down$/.exec(topic)
+      if (m) this.deviceOnline(m[1]!)
+    })
+    broker.log = (msg) => this.emit('log', msg)
+    this.embedded = broker
+    this.brokerUrl = broker.url
   }
 
   private async connect(): Promise<void> {
@@ -124,8 +113,8 @@ export class IotdaCloud extends EventEmitter {
       // A persistent session: uplinks published while the cloud reconnects are kept for it, as on IoTDA.
       clientId: `flashline-sim-cloud-${randomBytes(4).toString('hex')}`,
       clean: false,
-      username: 'flashline-sim-cloud',
-      password: this.cloudPassword,
+      username: this.embedded?.cloudUser,
+      password: this.embedded?.cloudPassword,
       reconnectPeriod: 500
     })
     await new Promise<void>((resolve, reject) => {
@@ -311,9 +300,6 @@ export class IotdaCloud extends EventEmitter {
     for (const t of this.timers) clearInterval(t)
     this.timers.clear()
     await this.client?.endAsync(true).catch(() => undefined)
-    if (this.server) {
-      this.server.close()
-      await new Promise<void>((r) => this.broker!.close(() => r()))
-    }
+    await this.ownBroker?.close()
   }
 }
