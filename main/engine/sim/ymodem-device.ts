@@ -31,6 +31,9 @@ export interface ReceivedFile {
   name: string
   size: number
   data: Buffer
+  /** performance.now() when the header was acknowledged and when the EOT was: the payload phase as the device saw it. */
+  startedAt: number
+  endedAt: number
 }
 
 const MENU =
@@ -147,6 +150,8 @@ export class YmodemDevice extends EventEmitter {
   private async receiveBatch(): Promise<ReceivedFile | null> {
     // Phase 1: ask for the header with 'C' until a sender starts.
     let header: { name: string; size: number } | null = null
+    let startedAt = 0
+    let endedAt = 0
     while (!header) {
       await this.write(Uint8Array.of(CRC_REQUEST))
       const b = await this.byte(this.o.requestIntervalMs)
@@ -170,6 +175,7 @@ export class YmodemDevice extends EventEmitter {
           return null
         }
         header = { name, size }
+        startedAt = performance.now()
         await this.write(Uint8Array.of(ACK, CRC_REQUEST))
       } else if (b === 0x61 || b === 0x41) {
         return null // 'a'/'A' aborts on ST IAP
@@ -196,6 +202,7 @@ export class YmodemDevice extends EventEmitter {
         continue
       }
       if (b === EOT) {
+        endedAt = performance.now()
         await this.write(Uint8Array.of(ACK))
         break
       }
@@ -242,7 +249,7 @@ export class YmodemDevice extends EventEmitter {
     }
     const data = Buffer.concat(chunks).subarray(0, header.size)
     if (data.length < header.size) return null
-    return { name: header.name, size: header.size, data }
+    return { name: header.name, size: header.size, data, startedAt, endedAt }
   }
 
   private async drain(): Promise<void> {
