@@ -194,6 +194,32 @@ describe('simulated FogCloud and Wudun clouds attached to mosquitto', () => {
     }
   }, 90_000)
 
+  it('FogCloud gateway child: the simulated cloud pushes sub.firmware.post after sub.version.post and closes from the child version', async () => {
+    const { FogcloudCloud } = await import('../main/engine/sim/fogcloud-cloud')
+    const fog = await FogcloudCloud.start({ packageServer: server, brokerUrl: broker.url })
+    const gw = await bench('1.0.0')
+    const kid = await bench('3.0.0')
+    try {
+      const dn = `gws${process.pid}`
+      const fw = makeFirmwareImage({ version: '3.1.0', size: 9_000, seed: 10 })
+      const t = fog.createTask({ productKey: 'pkC', deviceName: 'kid1', gateway: { productKey: 'pkG', deviceName: dn }, targetVersion: '3.1.0', package: fw })
+      const r = await runCli(
+        ['agent', '--platform', 'fogcloud', '--broker', broker.url, '--product-key', 'pkG', '--device-name', dn, '--device-secret', 'x', '--child', `pkC/kid1,${kid.pair.a},3.0.0`,
+          '--port', gw.pair.a, '--protocol', 'ymodem', '--current-version', '1.0.0', '--ca', caFile, '--data-dir', join(work.dir, 'fogkid'), '--once'],
+        { timeoutMs: 60_000 }
+      )
+      expect(r.code, explain(r)).toBe(0)
+      const closed = await fog.waitForTask(t.id, 10_000)
+      expect(closed.status, closed.detail).toBe('succeeded')
+      expect(kid.device.image.equals(fw)).toBe(true)
+      expect(gw.device.received).toHaveLength(0)
+    } finally {
+      await gw.close()
+      await kid.close()
+      await fog.close()
+    }
+  }, 90_000)
+
   it('Wudun: a level-2 EMS flashes the level-1 device named by sub_device_uid; both phases reach the simulated cloud', async () => {
     const { WudunCloud } = await import('../main/engine/sim/wudun-cloud')
     const wd = await WudunCloud.start({ packageServer: server, brokerUrl: broker.url, topicPrefix: 'v1/user/T1', repeatMs: 500 })

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto'
 import type { JobReport, OutboundMessage, UpgradeOrder } from '../model'
 import type { AdapterContext, DownlinkAction, MqttLogin, PlatformAdapter } from './adapter'
+import { decodeJsonObject, isRecord, num } from './codec-util'
 
 /**
  * MXCHIP FogCloud, device side (seed 001, platform-protocols.md §B): Alibaba-style methods on
@@ -26,15 +27,7 @@ export function fogcloudDeviceId(productKey: string, deviceName: string): string
   return `${productKey}/${deviceName}`
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v
-  if (typeof v === 'string' && /^\d+$/.test(v.trim())) return Number(v)
-  return undefined
-}
 
 /** FogCloud login (§B.2): username `dn&pk`, HMAC over `clientId…deviceName…productKey…` keyed by the secret. */
 export function fogcloudLogin(o: { productKey: string; deviceName: string; deviceSecret: string; signMethod?: 'hmacsha1' | 'hmacmd5' }): Required<Pick<MqttLogin, 'clientId' | 'username' | 'password'>> {
@@ -136,19 +129,7 @@ export function createFogcloudAdapter(o: FogcloudAdapterOptions): PlatformAdapte
       return out
     },
     decode(topic: string, payload: Buffer, ctx: AdapterContext): DownlinkAction[] {
-      try {
-        if (topic !== down) return [{ type: 'ignored', reason: `unexpected topic ${topic}` }]
-        let msg: unknown
-        try {
-          msg = JSON.parse(payload.toString('utf8'))
-        } catch (e) {
-          return [{ type: 'ignored', reason: `not JSON (${(e as Error).message})` }]
-        }
-        if (!isRecord(msg)) return [{ type: 'ignored', reason: 'the message is not a JSON object' }]
-        return decodeMessage(msg, ctx)
-      } catch (e) {
-        return [{ type: 'ignored', reason: `could not decode: ${(e as Error).message}` }]
-      }
+      return decodeJsonObject(topic, down, payload, (msg) => decodeMessage(msg, ctx))
     },
     encodeReport(report: JobReport, ctx: AdapterContext): OutboundMessage[] {
       const now = ctx.now()

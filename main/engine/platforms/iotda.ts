@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FailureReason, JobReport, OutboundMessage, UpgradeOrder } from '../model'
 import type { AdapterContext, DownlinkAction, MqttLogin, PlatformAdapter } from './adapter'
+import { decodeJsonObject, isRecord, num } from './codec-util'
 import { iotdaClientId, iotdaEventTime, iotdaPassword, iotdaTimestamp } from './iotda-auth'
 
 export interface IotdaAdapterOptions {
@@ -38,16 +39,7 @@ const PHASE_TEXT: Record<string, string> = {
   proving: 'verifying the new firmware'
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
-/** Numbers may arrive as strings from hand-made senders. */
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v
-  if (typeof v === 'string' && /^\d+$/.test(v.trim())) return Number(v)
-  return undefined
-}
 
 /** Huawei Cloud IoTDA, device side (seeds 000/003, platform-protocols.md §A). */
 export function createIotdaAdapter(o: IotdaAdapterOptions): PlatformAdapter {
@@ -111,22 +103,12 @@ export function createIotdaAdapter(o: IotdaAdapterOptions): PlatformAdapter {
     subscriptions: () => [down],
     onConnected: () => [],
     decode(topic: string, payload: Buffer, ctx: AdapterContext): DownlinkAction[] {
-      try {
-        if (topic !== down) return [{ type: 'ignored', reason: `unexpected topic ${topic}` }]
-        let msg: unknown
-        try {
-          msg = JSON.parse(payload.toString('utf8'))
-        } catch (e) {
-          return [{ type: 'ignored', reason: `not JSON (${(e as Error).message})` }]
-        }
-        if (!isRecord(msg)) return [{ type: 'ignored', reason: 'the message is not a JSON object' }]
+      return decodeJsonObject(topic, down, payload, (msg) => {
         const services = msg['services']
         if (!Array.isArray(services) || services.length === 0) return [{ type: 'ignored', reason: 'services[] is missing or empty' }]
         const objectDeviceId = typeof msg['object_device_id'] === 'string' ? msg['object_device_id'] : undefined
         return services.map((s) => decodeService(s, objectDeviceId, ctx))
-      } catch (e) {
-        return [{ type: 'ignored', reason: `could not decode: ${(e as Error).message}` }]
-      }
+      })
     },
     encodeReport(report: JobReport, ctx: AdapterContext): OutboundMessage[] {
       const device = report.order.deviceId

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { JobReport, OutboundMessage, UpgradeOrder } from '../model'
 import type { AdapterContext, DownlinkAction, MqttLogin, PlatformAdapter } from './adapter'
+import { decodeJsonObject, isRecord } from './codec-util'
 
 /**
  * Wudun EMS, device side (seed 002, platform-protocols.md §C). The broker is the customer's;
@@ -53,9 +54,6 @@ export function parseLenientJson(text: string): unknown {
   }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 export function createWudunAdapter(o: WudunAdapterOptions): PlatformAdapter {
   const prefix = (o.topicPrefix ?? 'v1').replace(/\/+$/, '')
@@ -83,46 +81,42 @@ export function createWudunAdapter(o: WudunAdapterOptions): PlatformAdapter {
     subscriptions: () => [command],
     onConnected: () => [],
     decode(topic: string, payload: Buffer, ctx: AdapterContext): DownlinkAction[] {
-      try {
-        if (topic !== command) return [{ type: 'ignored', reason: `unexpected topic ${topic}` }]
-        let msg: unknown
-        try {
-          msg = parseLenientJson(payload.toString('utf8'))
-        } catch (e) {
-          return [{ type: 'ignored', reason: `not JSON (${(e as Error).message})` }]
-        }
-        if (!isRecord(msg)) return [{ type: 'ignored', reason: 'the command is not a JSON object' }]
-        if (msg['type'] !== 'ota_upgrade') return [{ type: 'ignored', reason: `type "${String(msg['type'])}" is not ota_upgrade` }]
-        if (msg['device_uid'] !== o.deviceUid) return [{ type: 'ignored', reason: `device_uid "${String(msg['device_uid'])}" is not this device (${o.deviceUid})` }]
-        const data = msg['data']
-        if (!isRecord(data)) return [{ type: 'ignored', reason: 'data is missing' }]
-        const url = data['download_url']
-        const md5 = data['md5_code']
-        const source = data['source']
-        if (typeof url !== 'string' || !url) return [{ type: 'ignored', reason: 'data.download_url is missing' }]
-        if (typeof md5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(md5)) return [{ type: 'ignored', reason: 'data.md5_code is missing or not 32 hex digits' }]
-        const sub = typeof msg['sub_device_uid'] === 'string' && msg['sub_device_uid'] ? msg['sub_device_uid'] : undefined
-        const deviceId = sub ?? o.deviceUid
-        if (ctx.currentVersion(deviceId) === undefined) return [{ type: 'ignored', reason: `command for ${deviceId}, which no bench slot serves` }]
-        const mid = typeof msg['mid'] === 'string' && msg['mid'] ? msg['mid'] : `${deviceId}-${md5.toLowerCase()}`
-        const order: UpgradeOrder = {
-          platform: 'wudun',
-          orderId: mid,
-          deviceId,
-          kind: 'firmware',
-          source: { url, fileName: decodeURIComponent(url.split('?')[0]!.split('/').pop() || '') || undefined },
-          expect: { md5: md5.toLowerCase() },
-          wire: { mid, trace_id: typeof msg['trace_id'] === 'string' ? msg['trace_id'] : undefined, source: typeof source === 'string' ? source : undefined },
-          receivedAt: ctx.now().getTime()
-        }
-        if (o.source !== undefined && source !== o.source) {
-          // Not an update target this station may touch: answer "forbidden" without downloading.
-          return [{ type: 'reply', messages: [publish(order, { version: ctx.currentVersion(deviceId), status: WUDUN_STATUS.forbidden }, ctx.now())] }]
-        }
-        return [{ type: 'order', order }]
-      } catch (e) {
-        return [{ type: 'ignored', reason: `could not decode: ${(e as Error).message}` }]
-      }
+      return decodeJsonObject(
+        topic,
+        command,
+        payload,
+        (msg) => {
+          if (msg['type'] !== 'ota_upgrade') return [{ type: 'ignored', reason: `type "${String(msg['type'])}" is not ota_upgrade` }]
+          if (msg['device_uid'] !== o.deviceUid) return [{ type: 'ignored', reason: `device_uid "${String(msg['device_uid'])}" is not this device (${o.deviceUid})` }]
+          const data = msg['data']
+          if (!isRecord(data)) return [{ type: 'ignored', reason: 'data is missing' }]
+          const url = data['download_url']
+          const md5 = data['md5_code']
+          const source = data['source']
+          if (typeof url !== 'string' || !url) return [{ type: 'ignored', reason: 'data.download_url is missing' }]
+          if (typeof md5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(md5)) return [{ type: 'ignored', reason: 'data.md5_code is missing or not 32 hex digits' }]
+          const sub = typeof msg['sub_device_uid'] === 'string' && msg['sub_device_uid'] ? msg['sub_device_uid'] : undefined
+          const deviceId = sub ?? o.deviceUid
+          if (ctx.currentVersion(deviceId) === undefined) return [{ type: 'ignored', reason: `command for ${deviceId}, which no bench slot serves` }]
+          const mid = typeof msg['mid'] === 'string' && msg['mid'] ? msg['mid'] : `${deviceId}-${md5.toLowerCase()}`
+          const order: UpgradeOrder = {
+            platform: 'wudun',
+            orderId: mid,
+            deviceId,
+            kind: 'firmware',
+            source: { url, fileName: decodeURIComponent(url.split('?')[0]!.split('/').pop() || '') || undefined },
+            expect: { md5: md5.toLowerCase() },
+            wire: { mid, trace_id: typeof msg['trace_id'] === 'string' ? msg['trace_id'] : undefined, source: typeof source === 'string' ? source : undefined },
+            receivedAt: ctx.now().getTime()
+          }
+          if (o.source !== undefined && source !== o.source) {
+            // Not an update target this station may touch: answer "forbidden" without downloading.
+            return [{ type: 'reply', messages: [publish(order, { version: ctx.currentVersion(deviceId), status: WUDUN_STATUS.forbidden }, ctx.now())] }]
+          }
+          return [{ type: 'order', order }]
+        },
+        parseLenientJson
+      )
     },
     encodeReport(report: JobReport, ctx: AdapterContext): OutboundMessage[] {
       const now = ctx.now()

@@ -5,6 +5,7 @@ import { hashBuffer } from '../download/hashers'
 import { fogcloudLogin } from '../platforms/fogcloud'
 import { EmbeddedBroker } from './embedded-broker'
 import type { PackageServer } from './package-server'
+import { waitForClosed } from './wait-closed'
 
 /**
  * The cloud side of MXCHIP FogCloud OTA (seed 001): a task per device or gateway child, pushed
@@ -178,18 +179,8 @@ export class FogcloudCloud extends EventEmitter {
   }
 
   waitForTask(id: string, timeoutMs = 60_000): Promise<FogTask> {
-    const t = this.tasks.get(id)!
-    if (t.status === 'succeeded' || t.status === 'failed') return Promise.resolve(t)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`FogCloud task ${id} still ${t.status}`)), timeoutMs)
-      const on = (x: FogTask) => {
-        if (x.id !== id) return
-        clearTimeout(timer)
-        this.off('task-closed', on)
-        resolve(x)
-      }
-      this.on('task-closed', on)
-    })
+    const task = this.tasks.get(id)!
+    return waitForClosed(this, task, (a, b) => a.id === b.id, (t) => t.status === 'succeeded' || t.status === 'failed', timeoutMs, () => `FogCloud task ${id} still ${task.status}`)
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import { iotdaEventTime, verifyIotdaLogin } from '../platforms/iotda-auth'
 import { hashBuffer } from '../download/hashers'
 import { EmbeddedBroker } from './embedded-broker'
 import type { PackageServer } from './package-server'
+import { waitForClosed } from './wait-closed'
 
 /**
  * The cloud side of Huawei IoTDA OTA (seeds 000/003), for the demo and the tests:
@@ -280,20 +281,7 @@ export class IotdaCloud extends EventEmitter {
   waitForTask(id: string, timeoutMs = 60_000): Promise<IotdaTask> {
     const task = this.tasks.get(id)
     if (!task) return Promise.reject(new Error(`no task ${id}`))
-    if (task.status === 'succeeded' || task.status === 'failed') return Promise.resolve(task)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('task-closed', onClosed)
-        reject(new Error(`task ${id} still ${task.status} after ${timeoutMs} ms`))
-      }, timeoutMs)
-      const onClosed = (t: IotdaTask): void => {
-        if (t.id !== id) return
-        clearTimeout(timer)
-        this.off('task-closed', onClosed)
-        resolve(t)
-      }
-      this.on('task-closed', onClosed)
-    })
+    return waitForClosed(this, task, (a, b) => a.id === b.id, (t) => t.status === 'succeeded' || t.status === 'failed', timeoutMs, () => `task ${id} still ${task.status} after ${timeoutMs} ms`)
   }
 
   async close(): Promise<void> {

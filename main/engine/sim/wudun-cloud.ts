@@ -4,6 +4,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { hashBuffer } from '../download/hashers'
 import { EmbeddedBroker } from './embedded-broker'
 import type { PackageServer } from './package-server'
+import { waitForClosed } from './wait-closed'
 
 /**
  * The customer's side of Wudun EMS OTA (seed 002): publishes an `ota_upgrade` command (repeated
@@ -115,18 +116,8 @@ export class WudunCloud extends EventEmitter {
   }
 
   waitForTask(mid: string, timeoutMs = 60_000): Promise<WudunTask> {
-    const t = this.tasks.get(mid)!
-    if (t.status === 'succeeded' || t.status === 'failed') return Promise.resolve(t)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Wudun task ${mid} still ${t.status}`)), timeoutMs)
-      const on = (x: WudunTask) => {
-        if (x.mid !== mid) return
-        clearTimeout(timer)
-        this.off('task-closed', on)
-        resolve(x)
-      }
-      this.on('task-closed', on)
-    })
+    const task = this.tasks.get(mid)!
+    return waitForClosed(this, task, (a, b) => a.mid === b.mid, (t) => t.status === 'succeeded' || t.status === 'failed', timeoutMs, () => `Wudun task ${mid} still ${task.status}`)
   }
 
   async close(): Promise<void> {
