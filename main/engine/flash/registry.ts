@@ -1,6 +1,7 @@
 import { FlashlineError } from '../errors'
 import type { ProtocolName } from '../model'
 import type { Flasher } from './flasher'
+import { createStm32Flasher } from './stm32'
 import { createYmodemFlasher } from './ymodem'
 
 export const PROTOCOLS: readonly ProtocolName[] = ['ymodem', 'stm32', 'esp', 'mcuboot']
@@ -18,10 +19,11 @@ export const DEFAULT_ADDRESS: Partial<Record<ProtocolName, number>> = {
 /** Creates the flasher for a protocol. */
 export async function createFlasher(protocol: ProtocolName, options: Record<string, unknown> = {}): Promise<Flasher> {
   switch (protocol) {
-    case 'ymodem': {
+    case 'ymodem':
       return createYmodemFlasher(options)
-    }
+    case 'stm32':
+      return createStm32Flasher(options)
     default:
-      throw new FlashlineError('usage', 'protocol-unavailable', `protocol "${protocol}" is not available in this build; use one of: ymodem`)
+      throw new FlashlineError('usage', 'protocol-unavailable', `protocol "${protocol}" is not available in this build; use one of: ymodem, stm32`)
   }
 }

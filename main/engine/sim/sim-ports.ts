@@ -2,6 +2,7 @@ import { FlashlineError } from '../errors'
 import { registerSimPorts, type OpenOptions } from '../transport/open'
 import { memoryPair } from '../transport/memory'
 import type { Transport } from '../transport/transport'
+import { Stm32Device, type Stm32Personality } from './stm32-device'
 import { YmodemDevice, type YmodemPersonality } from './ymodem-device'
 
 /**
@@ -33,12 +34,28 @@ function ymodemBoard(name: string): Promise<{ open(): Promise<Transport> }> {
   })
 }
 
+/** `sim:stm32[:f1|f1-crc|f4][:label]` — an STM32 system bootloader; each open is a reset into it. */
+function stm32Board(name: string): Promise<{ open(): Promise<Transport> }> {
+  const parts = name.split(':')
+  const personality = (['f1', 'f1-crc', 'f4'].includes(parts[1] ?? '') ? parts[1] : 'f1') as Stm32Personality
+  const device = new Stm32Device(personality, { version: process.env['FLASHLINE_SIM_VERSION'] || '1.0.0' })
+  return Promise.resolve({
+    async open(): Promise<Transport> {
+      const [host, dev] = memoryPair(`sim:${name}`, `sim:${name}#device`)
+      host.onClose(() => void dev.close())
+      void device.attach(dev)
+      return host
+    }
+  })
+}
+
 let builtinsRegistered = false
 
 export function registerBuiltinSimPorts(): void {
   if (!builtinsRegistered) {
     builtinsRegistered = true
     if (!factories.has('ymodem')) registerSimBoard('ymodem', ymodemBoard)
+    if (!factories.has('stm32')) registerSimBoard('stm32', stm32Board)
   }
   registerSimPorts(async (name, options) => {
     let board = boards.get(name)

@@ -1,0 +1,245 @@
+import { EventEmitter } from 'node:events'
+import { FlashlineError } from '../errors'
+import { chipByPid, stm32Crc, type Stm32Chip } from '../flash/stm32-chips'
+import type { Transport } from '../transport/transport'
+import { findImageVersion, makeFirmwareImage } from './firmware-image'
+
+const ACK = 0x79
+const NACK = 0x1f
+
+/**
+ * A simulated STM32 system-memory bootloader (AN3155) that real stm32flash accepts over a pty
+ * (`-m 8n1`, ptys carry no parity). Personalities:
+ *  - f1: PID 0x410, bootloader 2.2, Erase 0x43 (1 KiB pages), no Get Checksum.
+ *  - f1-crc: the same with Get Checksum 0xA1 (as newer bootloaders list it).
+ *  - f4: PID 0x413, bootloader 3.1, Extended Erase 0x44 (16/64/128 KiB sectors).
+ * Flash starts erased (0xFF) and programming ANDs bits, as real flash does. Go to flash "boots"
+ * the application, which prints `version: <v>` from the image; Go to RAM is a reset request.
+ */
+export type Stm32Personality = 'f1' | 'f1-crc' | 'f4'
+
+export class Stm32Device extends EventEmitter {
+  readonly chip: Stm32Chip
+  readonly flash: Buffer
+  readonly ram = Buffer.alloc(20 * 1024)
+  readonly commands: number[]
+  readonly bootloaderVersion: number
+  readonly log: string[] = []
+  private synced = false
+  private t: Transport | null = null
+
+  constructor(readonly personality: Stm32Personality = 'f1', options: { version?: string } = {}) {
+    super()
+    const pid = personality === 'f4' ? 0x413 : 0x410
+    this.chip = chipByPid(pid)!
+    this.flash = Buffer.alloc(this.chip.flashSize, 0xff)
+    makeFirmwareImage({ version: options.version ?? '1.0.0', size: 2048, seed: 1 }).copy(this.flash)
+    this.bootloaderVersion = personality === 'f4' ? 0x31 : 0x22
+    const erase = personality === 'f4' ? 0x44 : 0x43
+    this.commands = [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, erase, 0x63, 0x73, 0x82, 0x92, ...(personality === 'f1-crc' ? [0xa1] : [])]
+  }
+
+  get version(): string {
+    return findImageVersion(this.flash) ?? 'unknown'
+  }
+
+  /** Serves the link until it closes (the device is "reset into the bootloader" on attach). */
+  async attach(transport: Transport): Promise<void> {
+    this.t = transport
+    this.synced = false
+    try {
+      for (;;) await this.step()
+    } catch (e) {
+      if (!(e instanceof FlashlineError && (e.code === 'port-closed' || e.code === 'port-lost'))) this.emit('error-log', (e as Error).message)
+    } finally {
+      this.t = null
+    }
+  }
+
+  private async byte(): Promise<number> {
+    for (;;) {
+      try {
+        return (await this.t!.read(1, 60_000))[0]!
+      } catch (e) {
+        if (!(e instanceof FlashlineError && e.code === 'timeout')) throw e
+      }
+    }
+  }
+
+  private async bytes(n: number): Promise<Buffer> {
+    return this.t!.read(n, 2000)
+  }
+
+  private send(...b: number[]): Promise<void> {
+    return this.t!.write(Uint8Array.from(b))
+  }
+
+  private async step(): Promise<void> {
+    const b = await this.byte()
+    if (!this.synced) {
+      if (b === 0x7f) {
+        this.synced = true
+        await this.send(ACK)
+      }
+      return
+    }
+    const complement = (await this.bytes(1))[0]!
+    if ((b ^ complement) !== 0xff || !this.commands.includes(b)) {
+      this.log.push(`NACK ${b.toString(16)}`)
+      await this.send(NACK)
+      return
+    }
+    this.log.push(`cmd ${b.toString(16)}`)
+    switch (b) {
+      case 0x00:
+        await this.send(ACK, this.commands.length, this.bootloaderVersion, ...this.commands, ACK)
+        return
+      case 0x01:
+        await this.send(ACK, this.bootloaderVersion, 0x00, 0x00, ACK)
+        return
+      case 0x02:
+        await this.send(ACK, 0x01, this.chip.pid >> 8, this.chip.pid & 0xff, ACK)
+        return
+      case 0x11:
+        return this.readMemory()
+      case 0x21:
+        return this.go()
+      case 0x31:
+        return this.writeMemory()
+      case 0x43:
+        return this.erase()
+      case 0x44:
+        return this.extendedErase()
+      case 0xa1:
+        return this.checksum()
+      default:
+        // Protection commands: acknowledged, then the device resets (drops sync).
+        await this.send(ACK, ACK)
+        this.synced = false
+    }
+  }
+
+  /** Reads 4-byte big-endian address + XOR checksum; resolves to the region and offset, or NACKs. */
+  private async address(): Promise<{ mem: Buffer; offset: number; addr: number } | null> {
+    const a = await this.bytes(5)
+    if ((a[0]! ^ a[1]! ^ a[2]! ^ a[3]!) !== a[4]) {
+      await this.send(NACK)
+      return null
+    }
+    const addr = a.readUInt32BE(0)
+    if (addr >= this.chip.flashStart && addr < this.chip.flashStart + this.chip.flashSize) return { mem: this.flash, offset: addr - this.chip.flashStart, addr }
+    if (addr >= 0x20000000 && addr < 0x20000000 + this.ram.length) return { mem: this.ram, offset: addr - 0x20000000, addr }
+    await this.send(NACK)
+    return null
+  }
+
+  private async readMemory(): Promise<void> {
+    await this.send(ACK)
+    const at = await this.address()
+    if (!at) return
+    await this.send(ACK)
+    const [n, c] = await this.bytes(2)
+    if ((n! ^ c!) !== 0xff || at.offset + n! + 1 > at.mem.length) return this.send(NACK)
+    await this.send(ACK)
+    await this.t!.write(at.mem.subarray(at.offset, at.offset + n! + 1))
+  }
+
+  private async writeMemory(): Promise<void> {
+    await this.send(ACK)
+    const at = await this.address()
+    if (!at) return
+    await this.send(ACK)
+    const n = (await this.bytes(1))[0]!
+    const data = await this.bytes(n + 2)
+    const payload = data.subarray(0, n + 1)
+    let x = n
+    for (const d of payload) x ^= d
+    if (x !== data[n + 1] || at.offset + payload.length > at.mem.length) return this.send(NACK)
+    if (at.mem === this.flash) for (let i = 0; i < payload.length; i++) this.flash[at.offset + i]! &= payload[i]!
+    else payload.copy(at.mem, at.offset)
+    await this.send(ACK)
+  }
+
+  private pageRange(page: number): [number, number] {
+    let start = 0
+    for (let i = 0; i < page; i++) start += this.chip.pages[Math.min(i, this.chip.pages.length - 1)]!
+    return [start, start + this.chip.pages[Math.min(page, this.chip.pages.length - 1)]!]
+  }
+
+  private erasePages(pages: number[]): boolean {
+    if (pages.some((p) => this.pageRange(p)[1] > this.flash.length)) return false
+    for (const p of pages) {
+      const [s, e] = this.pageRange(p)
+      this.flash.fill(0xff, s, e)
+    }
+    this.emit('erased', pages)
+    return true
+  }
+
+  private async erase(): Promise<void> {
+    await this.send(ACK)
+    const n = (await this.bytes(1))[0]!
+    if (n === 0xff) {
+      const c = (await this.bytes(1))[0]!
+      if (c !== 0x00) return this.send(NACK)
+      this.flash.fill(0xff)
+      this.emit('erased', 'all')
+      return this.send(ACK)
+    }
+    const rest = await this.bytes(n + 2)
+    let x = n
+    for (let i = 0; i <= n; i++) x ^= rest[i]!
+    if (x !== rest[n + 1]) return this.send(NACK)
+    return this.send(this.erasePages([...rest.subarray(0, n + 1)]) ? ACK : NACK)
+  }
+
+  private async extendedErase(): Promise<void> {
+    await this.send(ACK)
+    const h = await this.bytes(2)
+    const n = h.readUInt16BE(0)
+    if (n >= 0xfff0) {
+      const c = (await this.bytes(1))[0]!
+      if (c !== (h[0]! ^ h[1]!)) return this.send(NACK)
+      this.flash.fill(0xff)
+      this.emit('erased', 'all')
+      return this.send(ACK)
+    }
+    const rest = await this.bytes((n + 1) * 2 + 1)
+    let x = h[0]! ^ h[1]!
+    for (let i = 0; i < (n + 1) * 2; i++) x ^= rest[i]!
+    if (x !== rest[(n + 1) * 2]) return this.send(NACK)
+    const pages: number[] = []
+    for (let i = 0; i <= n; i++) pages.push(rest.readUInt16BE(i * 2))
+    return this.send(this.erasePages(pages) ? ACK : NACK)
+  }
+
+  private async checksum(): Promise<void> {
+    await this.send(ACK)
+    const at = await this.address()
+    if (!at) return
+    await this.send(ACK)
+    const l = await this.bytes(5)
+    if ((l[0]! ^ l[1]! ^ l[2]! ^ l[3]!) !== l[4]) return this.send(NACK)
+    const length = l.readUInt32BE(0)
+    if (length % 4 || at.offset + length > at.mem.length) return this.send(NACK)
+    await this.send(ACK)
+    const crc = stm32Crc(at.mem.subarray(at.offset, at.offset + length))
+    const out = Buffer.alloc(5)
+    out.writeUInt32BE(crc, 0)
+    out[4] = out[0]! ^ out[1]! ^ out[2]! ^ out[3]!
+    await this.send(ACK, ...out)
+  }
+
+  private async go(): Promise<void> {
+    await this.send(ACK)
+    const at = await this.address()
+    if (!at) return
+    await this.send(ACK)
+    this.synced = false
+    if (at.mem === this.flash) {
+      this.emit('boot', this.version)
+      await new Promise((r) => setTimeout(r, 20))
+      await this.t!.write(Buffer.from(`\r\nflashline sim stm32 application\r\nversion: ${this.version}\r\n`, 'latin1'))
+    } else this.emit('reset')
+  }
+}

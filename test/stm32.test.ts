@@ -1,0 +1,129 @@
+/** STM32 system bootloader: our simulator against real stm32flash, our flasher against the simulator, over ptys. */
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { pagesCovering, chipByPid, stm32Crc } from '../main/engine/flash/stm32-chips'
+import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { Stm32Device, type Stm32Personality } from '../main/engine/sim/stm32-device'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { jsonEvents, runCli } from './harness/cli'
+import { ptyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+const work = tempDir()
+afterAll(() => work.cleanup())
+
+async function board(personality: Stm32Personality) {
+  const pair = await ptyPair()
+  const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+  const device = new Stm32Device(personality)
+  // a marker far away that a page-wise erase must leave alone
+  device.flash.write('KEEP-ME', 100 * 1024, 'latin1')
+  const erased: Array<number[] | 'all'> = []
+  device.on('erased', (p) => erased.push(p))
+  const served = device.attach(port)
+  return { pair, device, erased, close: async () => (await port.close(), await served, await pair.close()) }
+}
+
+function file(name: string, data: Buffer): string {
+  const p = join(work.dir, name)
+  writeFileSync(p, data)
+  return p
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args)
+    let out = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.stderr.on('data', (d) => (out += d))
+    p.on('exit', (code) => resolve({ code, out }))
+  })
+}
+
+describe('STM32 helpers', () => {
+  it('computes the STM32 CRC (CRC-32/MPEG-2 over little-endian words)', () => {
+    expect(stm32Crc(Buffer.alloc(4))).toBe(0xc704dd7b)
+  })
+
+  it('lists exactly the pages an image covers (uniform pages and F4 sectors)', () => {
+    expect(pagesCovering(chipByPid(0x410)!, 0, 5000)).toEqual([0, 1, 2, 3, 4])
+    expect(pagesCovering(chipByPid(0x410)!, 1024, 1)).toEqual([1])
+    expect(pagesCovering(chipByPid(0x413)!, 0, 70 * 1024)).toEqual([0, 1, 2, 3, 4])
+    expect(pagesCovering(chipByPid(0x413)!, 0x4000, 100)).toEqual([1])
+  })
+})
+
+describe('real stm32flash against our STM32 simulator (pty, -m 8n1)', () => {
+  for (const personality of ['f1', 'f4'] as Stm32Personality[]) {
+    it(`${personality}: -w file -v -g 0x08000000 succeeds and the flash holds the file`, async () => {
+      const b = await board(personality)
+      try {
+        const fw = makeFirmwareImage({ version: `sf-${personality}`, size: 5000, seed: 21 })
+        const r = await run('stm32flash', ['-m', '8n1', '-b', '115200', '-w', file(`sf-${personality}.bin`, fw), '-v', '-g', '0x08000000', b.pair.a])
+        expect(r.code, r.out).toBe(0)
+        expect(r.out).toMatch(/Wrote and verified address 0x08001388 \(100\.00%\) Done/)
+        expect(b.device.flash.subarray(0, fw.length).equals(fw)).toBe(true)
+        expect(b.device.version).toBe(`sf-${personality}`)
+        expect(b.device.flash.toString('latin1', 100 * 1024, 100 * 1024 + 7)).toBe('KEEP-ME')
+      } finally {
+        await b.close()
+      }
+    }, 60_000)
+  }
+})
+
+describe('flashline flash --protocol stm32 against the simulator over a pty', () => {
+  for (const [personality, how] of [
+    ['f1', 'read-back'],
+    ['f1-crc', 'Get Checksum 0xA1'],
+    ['f4', 'Extended Erase, read-back']
+  ] as const) {
+    it(`${personality}: identifies the chip, erases only covered pages, writes, verifies (${how}), starts the app`, async () => {
+      const b = await board(personality)
+      try {
+        const fw = makeFirmwareImage({ version: `fl-${personality}`, size: 9_000 + 3, seed: 22 })
+        const r = await runCli(['flash', '--port', b.pair.a, '--protocol', 'stm32', '--parity', 'none', '--file', file(`fl-${personality}.bin`, fw), '--probe', 'version[: ]+(\\S+)', '--json'])
+        expect(r.code, r.stderr + r.stdout).toBe(0)
+        expect(b.device.flash.subarray(0, fw.length).equals(fw)).toBe(true)
+        expect(b.device.flash[fw.length]).toBe(0xff) // padded to a word with erased bytes
+        expect(b.device.flash.toString('latin1', 100 * 1024, 100 * 1024 + 7)).toBe('KEEP-ME')
+        expect(b.erased).toEqual([personality === 'f4' ? [0] : [0, 1, 2, 3, 4, 5, 6, 7, 8]])
+        const usedCrc = b.device.log.includes('cmd a1')
+        expect(usedCrc).toBe(personality === 'f1-crc')
+        const done = jsonEvents(r.stdout).find((e) => e.type === 'flash-done')!
+        expect(done).toMatchObject({ bytes: fw.length, verified: 'device', version: `fl-${personality}`, identity: { protocol: 'stm32', id: personality === 'f4' ? '0x413' : '0x410' } })
+      } finally {
+        await b.close()
+      }
+    }, 60_000)
+  }
+
+  it('refuses an image larger than the flash before erasing anything (exit 5)', async () => {
+    const b = await board('f1')
+    try {
+      const before = Buffer.from(b.device.flash)
+      const big = makeFirmwareImage({ version: 'too-big', size: 200 * 1024, seed: 23 })
+      const r = await runCli(['flash', '--port', b.pair.a, '--protocol', 'stm32', '--parity', 'none', '--file', file('big.bin', big)])
+      expect(r.code).toBe(5)
+      expect(r.stderr).toMatch(/does not fit the flash of STM32F10xxx medium-density \(128 KiB.*nothing was erased/)
+      expect(b.erased).toEqual([])
+      expect(b.device.flash.equals(before)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  }, 60_000)
+
+  it('explains a silent bootloader (exit 5) instead of hanging', async () => {
+    const pair = await ptyPair()
+    try {
+      const fw = file('x.bin', Buffer.alloc(16))
+      const r = await runCli(['flash', '--port', pair.a, '--protocol', 'stm32', '--parity', 'none', '--file', fw], { timeoutMs: 30_000 })
+      expect(r.code).toBe(5)
+      expect(r.stderr).toMatch(/BOOT0/)
+    } finally {
+      await pair.close()
+    }
+  }, 60_000)
+})
