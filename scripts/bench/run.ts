@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { makeFirmwareImage } from '../../main/engine/sim/firmware-image'
 import { startPackageServer } from '../../main/engine/sim/package-server'
 import { simTls } from '../../main/engine/sim/tls'
+import { Stm32Device, type Stm32Personality } from '../../main/engine/sim/stm32-device'
 import { YmodemDevice } from '../../main/engine/sim/ymodem-device'
 import { SerialTransport } from '../../main/engine/transport/serial'
 import { LineEmulator } from './line-emulator'
@@ -157,6 +158,45 @@ async function ymodemBench(): Promise<void> {
   }
 }
 
+/**
+ * STM32 (AN3155), 64 KiB at 115200 8E1 emulated (11 bits a byte), 1 ms latency: stm32flash -w and
+ * -w -v against ours write-only, write + read-back, and write + Get Checksum (0xA1), same simulator.
+ */
+async function stm32Bench(): Promise<void> {
+  const size = 64 * 1024
+  const file = join(work, 'stm32.bin')
+  writeFileSync(file, makeFirmwareImage({ version: 'bench', size, seed: 6 }))
+  const lineRate = 115200 / 11
+  process.stderr.write(`STM32, ${size / 1024} KiB, 115200 8E1 emulated, 1 ms latency\n`)
+  const run = async (personality: Stm32Personality, sender: string[]): Promise<number> => {
+    const line = new LineEmulator({ baud: 115200, latencyMs: 1, bitsPerByte: 11 })
+    await line.start()
+    const port = await SerialTransport.open({ path: line.devicePath, baudRate: 115200 })
+    const device = new Stm32Device(personality)
+    void device.attach(port)
+    try {
+      if (sender[0] === 'stm32flash') {
+        const r = await sh(`stm32flash -m 8n1 -b 115200 ${sender.slice(1).join(' ')} -w ${file} ${line.hostPath}`)
+        if (r.code !== 0) throw new Error(`stm32flash failed: ${r.stdout.slice(-300)} ${r.stderr}`)
+        return r.ms
+      }
+      const r = await sh(`${process.execPath} ${join(ROOT, 'bin', 'flashline.js')} flash --port ${line.hostPath} --protocol stm32 --parity none --file ${file} ${sender.join(' ')} --json`)
+      if (r.code !== 0) throw new Error(`flashline flash failed: ${r.stderr}`)
+      return eventSpan(r.stdout, 'flash-start', 'flash-done')
+    } finally {
+      await port.close()
+      await line.close()
+    }
+  }
+  const sfW = await run('f1', ['stm32flash'])
+  const sfWV = await run('f1', ['stm32flash', '-v'])
+  const oursW = await run('f1', ['--verify', 'none'])
+  const oursRead = await run('f1', ['--verify', 'readback'])
+  const oursCrc = await run('f1-crc', ['--verify', 'crc'])
+  const frac = (ms: number): string => (size / (ms / 1000) / lineRate).toFixed(2)
+  row('stm32', '64 KiB, 115200 8E1, 1 ms', `write: ours ${frac(oursW)} / stm32flash -w ${frac(sfW)} of line`, `write+read-back: ours ${frac(oursRead)} vs -w -v ${frac(sfWV)} = ${(sfWV / oursRead).toFixed(2)}×`, `write+0xA1 CRC: ours ${frac(oursCrc)} = ${(sfWV / oursCrc).toFixed(2)}× -w -v`, '')
+}
+
 async function fillFile(path: string, bytes: number): Promise<void> {
   const fd = openSync(path, 'w')
   const block = makeFirmwareImage({ version: 'big', size: 4 * 1024 * 1024, seed: 11 })
@@ -216,15 +256,17 @@ async function downloadBench(): Promise<void> {
 
 async function main(): Promise<void> {
   try {
-    await ymodemBench()
-    await downloadBench()
+    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | download, for a quick look at one part
+    if (!only || only === 'ymodem') await ymodemBench()
+    if (!only || only === 'stm32') await stm32Bench()
+    if (!only || only === 'download') await downloadBench()
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
   process.stdout.write('\nFlashline benchmark (ratios measured side by side in this run)\n')
   for (const r of rows) process.stdout.write('| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |\n')
-  process.stdout.write('targets: YMODEM ≥ 0.95 of line at 115200/1 ms and ≥ 1.05× lrzsz; download ≥ 0.9× curl; peak RSS < 150 MB\n')
+  process.stdout.write('targets: YMODEM ≥ 0.95 of line at 115200/1 ms and ≥ 1.05× lrzsz; download ≥ 0.9× curl; peak RSS < 150 MB;\n         STM32 write ≥ 0.85 of line, write+read-back ≥ 1.05× stm32flash -w -v, write+CRC ≥ 1.6× stm32flash -w -v\n')
   process.exit(0)
 }
 

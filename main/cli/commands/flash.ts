@@ -10,12 +10,13 @@ import { SLOT_OPTIONS, slotFrom } from './slot-flags'
 export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem --file F [--md5 H | --sha256 H] [--baud N] [--json]
   Flash a local package onto the device on the bench, with no platform (offline recovery).
   --port PATH        serial port (see "flashline ports"); sim:ymodem uses the built-in simulator
-  --protocol P       bench protocol: ymodem
+  --protocol P       bench protocol: ymodem or stm32 (STM32 system bootloader, 8E1; --parity none on ptys)
   --file F           the package to flash
   --md5 H / --sha256 H   refuse to flash unless the file has this hash
   --baud N           line speed (default per protocol, 115200)
   --address ADDR     flash address where the protocol needs one (e.g. 0x08000000)
   --menu-command S   text to send first for bootloaders with a menu (e.g. "1\\r")
+  --verify MODE      stm32: auto (CRC 0xA1 if listed, else read-back), readback, crc or none
   --probe REGEX      after flashing, read the console until REGEX matches; group 1 is the version
   --probe-baud N     console speed for the probe   --probe-timeout S   seconds to wait (default 15)
   --json             newline-delimited JSON events on stdout`

@@ -12,6 +12,7 @@ export const SLOT_OPTIONS: OptionSpec = {
   parity: { type: 'string' },
   address: { type: 'string' },
   'menu-command': { type: 'string' },
+  verify: { type: 'string' },
   probe: { type: 'string' },
   'probe-baud': { type: 'string' },
   'probe-timeout': { type: 'string' }
@@ -46,6 +47,11 @@ export function slotFrom(flags: Flags, deviceId: string, currentVersion: string)
   const protocolOptions: Record<string, unknown> = {}
   const address = int(flags, 'address', { min: 0, max: 0xffffffff })
   if (address !== undefined) protocolOptions['address'] = address
+  const verify = str(flags, 'verify')
+  if (verify !== undefined) {
+    if (!['auto', 'readback', 'crc', 'none'].includes(verify)) throw new FlashlineError('usage', 'bad-choice', `--verify must be auto, readback, crc or none, got "${verify}"`)
+    protocolOptions['verify'] = verify
+  }
   const menu = str(flags, 'menu-command')
   if (menu !== undefined) protocolOptions['menuCommand'] = menu.replace(/\\r/g, '\r').replace(/\\n/g, '\n')
   return {
