@@ -11,11 +11,10 @@ import { makeFirmwareImage } from '../../engine/sim/firmware-image'
 import { FogcloudCloud } from '../../engine/sim/fogcloud-cloud'
 import { IotdaCloud } from '../../engine/sim/iotda-cloud'
 import { startPackageServer } from '../../engine/sim/package-server'
-import { registerBuiltinSimPorts, registerSimBoard } from '../../engine/sim/sim-ports'
+import { memoryBoard, registerBuiltinSimPorts, registerSimBoard } from '../../engine/sim/sim-ports'
 import { simTls } from '../../engine/sim/tls'
 import { WudunCloud } from '../../engine/sim/wudun-cloud'
 import { YmodemDevice } from '../../engine/sim/ymodem-device'
-import { memoryPair } from '../../engine/transport/memory'
 import { parseFlags } from '../args'
 import type { Output } from '../output'
 import { runAgent } from './agent'
@@ -24,14 +23,7 @@ import { runAgent } from './agent'
 function simBoard(name: string, version: string): YmodemDevice {
   const device = new YmodemDevice({ personality: 'st-iap', version })
   registerBuiltinSimPorts()
-  registerSimBoard(name, async () => ({
-    async open() {
-      const [host, dev] = memoryPair(`sim:${name}`, `sim:${name}#device`)
-      host.onClose(() => void dev.close())
-      void device.attach(dev)
-      return host
-    }
-  }))
+  registerSimBoard(name, async () => memoryBoard(name, device))
   return device
 }
 

@@ -19,34 +19,32 @@ export function registerSimBoard(kind: string, factory: SimBoardFactory): void {
   factories.set(kind, factory)
 }
 
-/** `sim:ymodem[:lrz|st-iap|mico][:label]` — a YMODEM bootloader that remembers what was flashed. */
-function ymodemBoard(name: string): Promise<{ open(): Promise<Transport> }> {
-  const parts = name.split(':')
-  const personality = (['lrz', 'st-iap', 'mico'].includes(parts[1] ?? '') ? parts[1] : 'st-iap') as YmodemPersonality
-  const device = new YmodemDevice({ personality, version: process.env['FLASHLINE_SIM_VERSION'] || '1.0.0' })
-  return Promise.resolve({
+/** A simulated device on an in-process link: every open connects a fresh cable to the same device. */
+export function memoryBoard(name: string, device: { attach(t: Transport): Promise<void> }): { open(): Promise<Transport> } {
+  return {
     async open(): Promise<Transport> {
       const [host, dev] = memoryPair(`sim:${name}`, `sim:${name}#device`)
       host.onClose(() => void dev.close())
       void device.attach(dev)
       return host
     }
-  })
+  }
+}
+
+const simVersion = (): string => process.env['FLASHLINE_SIM_VERSION'] || '1.0.0'
+
+/** `sim:ymodem[:lrz|st-iap|mico][:label]` — a YMODEM bootloader that remembers what was flashed. */
+async function ymodemBoard(name: string): Promise<{ open(): Promise<Transport> }> {
+  const p = name.split(':')[1] ?? ''
+  const personality = (['lrz', 'st-iap', 'mico'].includes(p) ? p : 'st-iap') as YmodemPersonality
+  return memoryBoard(name, new YmodemDevice({ personality, version: simVersion() }))
 }
 
 /** `sim:stm32[:f1|f1-crc|f4][:label]` — an STM32 system bootloader; each open is a reset into it. */
-function stm32Board(name: string): Promise<{ open(): Promise<Transport> }> {
-  const parts = name.split(':')
-  const personality = (['f1', 'f1-crc', 'f4'].includes(parts[1] ?? '') ? parts[1] : 'f1') as Stm32Personality
-  const device = new Stm32Device(personality, { version: process.env['FLASHLINE_SIM_VERSION'] || '1.0.0' })
-  return Promise.resolve({
-    async open(): Promise<Transport> {
-      const [host, dev] = memoryPair(`sim:${name}`, `sim:${name}#device`)
-      host.onClose(() => void dev.close())
-      void device.attach(dev)
-      return host
-    }
-  })
+async function stm32Board(name: string): Promise<{ open(): Promise<Transport> }> {
+  const p = name.split(':')[1] ?? ''
+  const personality = (['f1', 'f1-crc', 'f4'].includes(p) ? p : 'f1') as Stm32Personality
+  return memoryBoard(name, new Stm32Device(personality, { version: simVersion() }))
 }
 
 let builtinsRegistered = false
