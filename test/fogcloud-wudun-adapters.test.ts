@@ -217,3 +217,14 @@ describe('Wudun adapter (seed 002)', () => {
     }
   })
 })
+
+describe('Wudun success without a known version', () => {
+  it('reports status 4 without inventing a final_version when neither order nor probe gave one', () => {
+    const a = createWudunAdapter({ deviceUid: 'd' })
+    const c = ctx({ d: '1.0' })
+    const cmd = '{"mid":"m1","type":"ota_upgrade","device_uid":"d","timestamp":1,"data":{"source":"s","download_url":"https://x/f","md5_code":"50a2811e047dd49ace3801685eedb732"}}'
+    const o = orderOf(a.decode('v1/d/ota/upgrade/command', Buffer.from(cmd), c))
+    const [m] = a.encodeReport({ type: 'succeeded', order: o, version: 'unknown' }, c)
+    expect(body(m!).data).toEqual({ source: 's', status: 4 })
+  })
+})

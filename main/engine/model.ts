@@ -2,6 +2,9 @@
  * The engine's own vocabulary. Platform wire names (object_device_id, task_id, md5_code …) stay at the
  * adapter edge; inside, an upgrade is an Order executed as a Job on a Slot, producing Reports.
  */
+/** The version reported when neither the order nor a probe tells what the device now runs. */
+export const UNKNOWN_VERSION = 'unknown'
+
 export type PlatformName = 'iotda' | 'fogcloud' | 'wudun'
 export type ProtocolName = 'ymodem' | 'stm32' | 'esp' | 'mcuboot'
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { asFlashlineError, type FlashlineError } from '../errors'
-import type { FailureReason, FlashProgress, FlashResult, JobPhase, JobReport } from '../model'
+import { UNKNOWN_VERSION, type FailureReason, type FlashProgress, type FlashResult, type JobPhase, type JobReport } from '../model'
 import type { Journal } from '../store/journal'
 import type { JobOutcome, JobRecord, PackageOnDisk } from './job-record'
 
@@ -107,7 +107,9 @@ export class JobRunner {
           version: outcome.probedVersion
         })
       }
-      const version = target ?? outcome.probedVersion ?? job.startVersion
+      // An order without a target version (Wudun) and no probe: the new version is not known, and
+      // claiming the old one would be false.
+      const version = target ?? outcome.probedVersion ?? UNKNOWN_VERSION
       return this.finish({ result: 'succeeded', version })
     } catch (e) {
       const err = asFlashlineError(e)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { JobReport, OutboundMessage, UpgradeOrder } from '../model'
+import { UNKNOWN_VERSION, type JobReport, type OutboundMessage, type UpgradeOrder } from '../model'
 import type { AdapterContext, DownlinkAction, MqttLogin, PlatformAdapter } from './adapter'
 import { decodeJsonObject, isRecord } from './codec-util'
 
@@ -127,7 +127,8 @@ export function createWudunAdapter(o: WudunAdapterOptions): PlatformAdapter {
         return [publish(order, { version: report.currentVersion, status: WUDUN_STATUS.prepared }, now)]
       }
       if (report.type === 'succeeded') {
-        return [publish(order, { target_version: order.targetVersion ?? report.version, final_version: report.version, status: WUDUN_STATUS.success }, now)]
+        const known = report.version !== UNKNOWN_VERSION
+        return [publish(order, { target_version: order.targetVersion ?? (known ? report.version : undefined), final_version: known ? report.version : undefined, status: WUDUN_STATUS.success }, now)]
       }
       const before = report.reason === 'download-timeout' || report.reason === 'download-refused' || report.reason === 'verification-failed' || report.reason === 'internal'
       const status = report.reason === 'busy' ? WUDUN_STATUS.forbidden : before ? WUDUN_STATUS.prepareFailed : WUDUN_STATUS.rollbackFailed
