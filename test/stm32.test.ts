@@ -127,3 +127,47 @@ describe('flashline flash --protocol stm32 against the simulator over a pty', ()
     }
   }, 60_000)
 })
+
+describe('STM32 bootloader entry by DTR/RTS (stm32flash -i syntax)', () => {
+  it('parses entry and exit sequences and rejects nonsense with a usage error', async () => {
+    const { parseSignalSequence } = await import('../main/engine/flash/signal-sequence')
+    expect(parseSignalSequence('-rts&dtr,,rts:-dtr')).toEqual({
+      entry: [{ set: { rts: false } }, { set: { dtr: true } }, { waitMs: 100 }, { waitMs: 100 }, { set: { rts: true } }],
+      exit: [{ set: { dtr: false } }]
+    })
+    expect(() => parseSignalSequence('boot0')).toThrow(/cannot read "boot0"/)
+    expect(() => parseSignalSequence('a:b:c')).toThrow(/more than one ':'/)
+    const r = await runCli(['flash', '--port', 'p', '--protocol', 'stm32', '--file', __filename, '--entry', 'dtr,xyz'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--entry "dtr,xyz": cannot read "xyz"/)
+  })
+
+  it('drives the lines in order before syncing and after starting the application', async () => {
+    const { memoryPair } = await import('../main/engine/transport/memory')
+    const { flashStm32 } = await import('../main/engine/flash/stm32')
+    const [host, dev] = memoryPair()
+    const device = new Stm32Device('f1-crc')
+    const served = device.attach(dev)
+    let syncedAfterSignals = -1
+    const origWrite = host.write.bind(host)
+    host.write = async (d) => {
+      if (syncedAfterSignals < 0 && d[0] === 0x7f) syncedAfterSignals = host.signalLog.length
+      return origWrite(d)
+    }
+    const fw = makeFirmwareImage({ version: 'entry', size: 1500, seed: 30 })
+    await flashStm32(host, { path: file('entry.bin', fw), size: fw.length, name: 'entry.bin' }, { entry: '-rts&dtr,rts:-dtr,-rts,rts' })
+    expect(host.signalLog).toEqual([
+      { dtr: false, rts: false },
+      { dtr: true, rts: false },
+      { dtr: true, rts: true },
+      { dtr: false, rts: true },
+      { dtr: false, rts: false },
+      { dtr: false, rts: true }
+    ])
+    expect(syncedAfterSignals).toBe(3) // 0x7F went out only after the entry sequence
+    expect(device.flash.subarray(0, fw.length).equals(fw)).toBe(true)
+    await host.close()
+    await dev.close()
+    await served
+  })
+})

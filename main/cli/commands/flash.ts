@@ -17,6 +17,8 @@ export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem --file 
   --address ADDR     flash address where the protocol needs one (e.g. 0x08000000)
   --menu-command S   text to send first for bootloaders with a menu (e.g. "1\\r")
   --verify MODE      stm32: auto (CRC 0xA1 if listed, else read-back), readback, crc or none
+  --entry SEQ        stm32: DTR/RTS bootloader entry[:exit] sequence, stm32flash -i syntax
+                     (e.g. "-rts&dtr,,rts,:-dtr,rts,-rts": BOOT0 on DTR, reset on RTS)
   --probe REGEX      after flashing, read the console until REGEX matches; group 1 is the version
   --probe-baud N     console speed for the probe   --probe-timeout S   seconds to wait (default 15)
   --json             newline-delimited JSON events on stdout`

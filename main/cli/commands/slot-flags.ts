@@ -1,5 +1,6 @@
 import { FlashlineError } from '../../engine/errors'
 import { isProtocol, PROTOCOLS } from '../../engine/flash/registry'
+import { parseSignalSequence } from '../../engine/flash/signal-sequence'
 import type { ProbeConfig, SlotConfig } from '../../engine/jobs/slot'
 import type { ProtocolName } from '../../engine/model'
 import { int, seconds, str, type Flags, type OptionSpec } from '../args'
@@ -13,6 +14,7 @@ export const SLOT_OPTIONS: OptionSpec = {
   address: { type: 'string' },
   'menu-command': { type: 'string' },
   verify: { type: 'string' },
+  entry: { type: 'string' },
   probe: { type: 'string' },
   'probe-baud': { type: 'string' },
   'probe-timeout': { type: 'string' }
@@ -51,6 +53,11 @@ export function slotFrom(flags: Flags, deviceId: string, currentVersion: string)
   if (verify !== undefined) {
     if (!['auto', 'readback', 'crc', 'none'].includes(verify)) throw new FlashlineError('usage', 'bad-choice', `--verify must be auto, readback, crc or none, got "${verify}"`)
     protocolOptions['verify'] = verify
+  }
+  const entry = str(flags, 'entry')
+  if (entry !== undefined) {
+    parseSignalSequence(entry) // a bad sequence is a usage error now, not halfway through a flash
+    protocolOptions['entry'] = entry
   }
   const menu = str(flags, 'menu-command')
   if (menu !== undefined) protocolOptions['menuCommand'] = menu.replace(/\\r/g, '\r').replace(/\\n/g, '\n')

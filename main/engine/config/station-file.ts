@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import type { AgentConfig } from '../agent'
 import { FlashlineError } from '../errors'
 import { PROTOCOLS } from '../flash/registry'
+import { parseSignalSequence } from '../flash/signal-sequence'
 import type { SlotConfig } from '../jobs/slot'
 import { validateBrokerUrl } from '../link/mqtt-link'
 import type { ProtocolName } from '../model'
@@ -105,7 +106,7 @@ function describe(v: Json): string {
   return `${typeof v} ${String(v)}`
 }
 
-const DEVICE_FIELDS = ['id', 'port', 'protocol', 'baud', 'parity', 'currentVersion', 'menuCommand', 'address', 'probe']
+const DEVICE_FIELDS = ['id', 'port', 'protocol', 'baud', 'parity', 'currentVersion', 'menuCommand', 'address', 'entry', 'verify', 'probe']
 const CONNECTION_FIELDS = ['platform', 'broker', 'ca', 'allowHttp', 'username', 'passwordFile', 'passwordEnv', 'connectTimeoutSeconds', 'iotda', 'fogcloud', 'wudun', 'devices']
 
 function readDevice(r: Reader, v: Json, path: string): SlotConfig {
@@ -115,6 +116,17 @@ function readDevice(r: Reader, v: Json, path: string): SlotConfig {
   if (address !== undefined) protocolOptions['address'] = address
   const menu = r.str(d, 'menuCommand', path)
   if (menu !== undefined) protocolOptions['menuCommand'] = menu
+  const entry = r.str(d, 'entry', path)
+  if (entry !== undefined) {
+    try {
+      parseSignalSequence(entry)
+    } catch (e) {
+      r.fail(`${path}.entry`, (e as Error).message.replace(/^--entry /, ''))
+    }
+    protocolOptions['entry'] = entry
+  }
+  const verify = r.oneOf(d, 'verify', path, ['auto', 'readback', 'crc', 'none'] as const, false)
+  if (verify !== undefined) protocolOptions['verify'] = verify
   let probe: SlotConfig['probe']
   if (d['probe'] !== undefined) {
     const p = r.obj(d['probe'], `${path}.probe`, ['pattern', 'baud', 'timeoutSeconds'])

@@ -3,6 +3,7 @@ import { FlashlineError } from '../errors'
 import type { DeviceIdentity, FlashImage, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
 import type { FlashOptions, Flasher } from './flasher'
+import { parseSignalSequence, runSignalSequence } from './signal-sequence'
 import { chipByPid, pagesCovering, stm32Crc, type Stm32Chip } from './stm32-chips'
 
 const ACK = 0x79
@@ -16,6 +17,8 @@ export interface Stm32Options {
   massErase?: boolean
   /** Start the application after flashing (Go to the image address). */
   go?: boolean
+  /** DTR/RTS sequence (stm32flash `-i` syntax) that enters the bootloader before and leaves it after. */
+  entry?: string
   log?: (m: string) => void
 }
 
@@ -176,7 +179,9 @@ class Stm32Session {
 export async function flashStm32(transport: Transport, image: FlashImage, options: Stm32Options & FlashOptions = {}): Promise<FlashResult> {
   const s = new Stm32Session(transport, options.signal)
   const progress = options.onProgress
+  const sequence = options.entry ? parseSignalSequence(options.entry) : null
   progress?.({ stage: 'connect', done: 0, total: image.size })
+  if (sequence) await runSignalSequence(transport, sequence.entry)
   await s.sync()
   const { chip, pid } = await s.identify()
   const identity: DeviceIdentity = { protocol: 'stm32', chip: chip.name, id: `0x${pid.toString(16).padStart(3, '0')}`, details: { bootloader: `${s.bootloaderVersion >> 4}.${s.bootloaderVersion & 0xf}`, commands: s.commands } }
@@ -234,6 +239,7 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
     progress?.({ stage: 'reset', done: 0, total: 1 })
     await s.go(address)
   }
+  if (sequence) await runSignalSequence(transport, sequence.exit)
   return { bytesWritten: image.size, identity, verified }
 }
 
@@ -243,6 +249,7 @@ export function createStm32Flasher(options: Record<string, unknown> = {}): Flash
     verify: verify === 'readback' || verify === 'crc' || verify === 'none' ? verify : 'auto',
     massErase: options['massErase'] === true,
     go: options['go'] !== false,
+    entry: typeof options['entry'] === 'string' ? options['entry'] : undefined,
     log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
   }
   return { protocol: 'stm32', flash: (t, image, f) => flashStm32(t, image, { ...opts, ...f }) }
