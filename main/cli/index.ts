@@ -19,7 +19,7 @@ exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, exp
             4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost)
             6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
 
-const HELP: Record<string, string> = { agent: AGENT_HELP, flash: FLASH_HELP, fetch: FETCH_HELP, ports: 'flashline ports [--json]', demo: 'flashline demo [--json]' }
+const HELP: Record<string, string> = { agent: AGENT_HELP, flash: FLASH_HELP, fetch: FETCH_HELP, ports: 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: 'flashline demo [--json]' }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'fetch':
         return await fetchCommand(rest, makeOutput, controller.signal)
       case 'ports':
-        return await portsCommand(rest, makeOutput)
+        return await portsCommand(rest, makeOutput, controller.signal)
       case 'demo':
         return await demoCommand(rest, makeOutput, controller.signal)
       default:

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { SerialPort } from 'serialport'
 
 export interface PortListing {
@@ -40,8 +42,60 @@ export function bridgeName(vendorId?: string, productId?: string): string | unde
   return BRIDGES[`${vendorId.toLowerCase()}:${productId.toLowerCase()}`]
 }
 
+/**
+ * Linux without udev (containers, minimal installs) makes serialport's list fail ("spawn udevadm
+ * ENOENT"); read the same facts from sysfs instead. Legacy 8250 placeholders (ttyS0…31 with no
+ * hardware behind them) are left out, as udev-based listing does.
+ */
+function listFromSysfs(): PortListing[] {
+  const base = '/sys/class/tty'
+  const out: PortListing[] = []
+  let names: string[] = []
+  try {
+    names = readdirSync(base)
+  } catch {
+    return out
+  }
+  const read = (dir: string, f: string): string | undefined => {
+    try {
+      return readFileSync(join(dir, f), 'utf8').trim() || undefined
+    } catch {
+      return undefined
+    }
+  }
+  for (const name of names) {
+    const deviceLink = join(base, name, 'device')
+    if (!existsSync(deviceLink)) continue
+    let driver = ''
+    try {
+      driver = basename(realpathSync(join(deviceLink, 'driver')))
+    } catch {
+      /* no driver link */
+    }
+    if (driver === 'serial8250') continue
+    let dir = realpathSync(deviceLink)
+    let usb: string | undefined
+    for (let i = 0; i < 6 && dir !== '/'; i++, dir = dirname(dir)) {
+      if (existsSync(join(dir, 'idVendor'))) {
+        usb = dir
+        break
+      }
+    }
+    const vendorId = usb ? read(usb, 'idVendor') : undefined
+    const productId = usb ? read(usb, 'idProduct') : undefined
+    out.push({ path: `/dev/${name}`, manufacturer: usb ? read(usb, 'manufacturer') : undefined, serialNumber: usb ? read(usb, 'serial') : undefined, vendorId, productId, bridge: bridgeName(vendorId, productId) })
+  }
+  return out
+}
+
 export async function listPorts(): Promise<PortListing[]> {
-  const ports = await SerialPort.list()
+  let ports: Awaited<ReturnType<typeof SerialPort.list>>
+  try {
+    ports = await SerialPort.list()
+  } catch (e) {
+    if (process.platform === 'linux' && /udevadm/.test((e as Error).message)) return listFromSysfs()
+    throw e
+  }
   return ports.map((p) => ({
     path: p.path,
     manufacturer: p.manufacturer,
@@ -50,4 +104,45 @@ export async function listPorts(): Promise<PortListing[]> {
     productId: p.productId,
     bridge: bridgeName(p.vendorId, p.productId)
   }))
+}
+
+export type PortChange = { type: 'arrived' | 'removed'; port: PortListing }
+
+/**
+ * Hot-plug: polls the port list and reports arrivals and removals (serialport has no native
+ * notification on every OS; one list per second is cheap). The lister is injectable for tests.
+ */
+export class PortWatcher {
+  private known = new Map<string, PortListing>()
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(
+    private readonly onChange: (change: PortChange) => void,
+    private readonly list: () => Promise<PortListing[]> = listPorts,
+    private readonly intervalMs = 1000
+  ) {}
+
+  /** Compares one listing with the last; the first poll reports every port as arrived. */
+  async poll(): Promise<void> {
+    const now = new Map((await this.list()).map((p) => [p.path, p]))
+    for (const [path, port] of now) if (!this.known.has(path)) this.onChange({ type: 'arrived', port })
+    for (const [path, port] of this.known) if (!now.has(path)) this.onChange({ type: 'removed', port })
+    this.known = now
+  }
+
+  start(): void {
+    const tick = (): void => {
+      void this.poll()
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, this.intervalMs)
+        })
+    }
+    this.timer = setTimeout(tick, 0)
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
 }
