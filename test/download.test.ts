@@ -122,6 +122,18 @@ describe('fetchPackage against the simulated HTTPS package server', () => {
     expect(requestsFor(name)).toHaveLength(1)
   })
 
+  it('serves an MD5-only order (FogCloud, Wudun) from the cache the second time', async () => {
+    const name = `p${++n}.bin`
+    const { url } = server.addPackage(name, data, {})
+    const dir = cacheDir()
+    const md5 = hashBuffer(data).md5!.toUpperCase()
+    const first = await fetchPackage({ url }, { md5 }, { cacheDir: dir, ca })
+    const again = await fetchPackage({ url }, { md5 }, { cacheDir: dir, ca })
+    expect(first.fromCache).toBe(false)
+    expect(again).toMatchObject({ fromCache: true, path: first.path, md5: md5.toLowerCase() })
+    expect(requestsFor(name)).toHaveLength(1)
+  })
+
   it('resumes a dropped connection with Range and ends byte-identical', async () => {
     const name = `p${++n}.bin`
     const { url } = server.addPackage(name, data, {})

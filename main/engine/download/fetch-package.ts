@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writevSync } from 'node:fs'
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writevSync } from 'node:fs'
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { join } from 'node:path'
@@ -7,6 +7,7 @@ import { rootCertificates } from 'node:tls'
 import { FlashlineError } from '../errors'
 import type { PackageExpectation, PackageSource } from '../model'
 import type { PackageOnDisk } from '../jobs/job-record'
+import { writeFileAtomic } from '../store/atomic-file'
 import { compareExpectation, hashFile, ParallelPackageHasher } from './hashers'
 
 export interface FetchOptions {
@@ -44,8 +45,10 @@ export function cachedPath(cacheDir: string, sha256: string): string {
  */
 export async function fetchPackage(source: PackageSource, expect: PackageExpectation, options: FetchOptions): Promise<FetchedPackage> {
   const url = parseUrl(source.url, options.allowHttp)
-  if (expect.sha256) {
-    const hit = cachedPath(options.cacheDir, expect.sha256)
+  // MD5-only orders (FogCloud, Wudun) find their package through a small md5 → sha256 index.
+  const known = expect.sha256 ?? (expect.md5 ? readIndex(options.cacheDir, expect.md5) : undefined)
+  if (known) {
+    const hit = cachedPath(options.cacheDir, known)
     if (existsSync(hit)) {
       const digest = await hashFile(hit)
       if (!compareExpectation(digest, expect)) return { path: hit, ...digest, fromCache: true }
@@ -93,7 +96,21 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
   const final = cachedPath(options.cacheDir, digest.sha256)
   mkdirSync(join(options.cacheDir, 'sha256'), { recursive: true })
   renameSync(part, final)
+  if (digest.md5) writeIndex(options.cacheDir, digest.md5, digest.sha256)
   return { path: final, ...digest, fromCache: false }
+}
+
+function readIndex(cacheDir: string, md5: string): string | undefined {
+  try {
+    const sha = readFileSync(join(cacheDir, 'md5', md5.toLowerCase()), 'utf8').trim()
+    return /^[0-9a-f]{64}$/.test(sha) ? sha : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function writeIndex(cacheDir: string, md5: string, sha256: string): void {
+  writeFileAtomic(join(cacheDir, 'md5', md5.toLowerCase()), sha256)
 }
 
 function parseUrl(raw: string, allowHttp?: boolean): URL {
