@@ -132,7 +132,7 @@ describe('station file end to end: a FogCloud gateway with three children on thr
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))
     try {
-      const until = async (ok: () => boolean, ms = 40_000) => {
+      const until = async (ok: () => boolean, ms = 35_000) => {
         const t0 = Date.now()
         while (!ok()) {
           if (Date.now() - t0 > ms) throw new Error(`timed out; agent said:\n${out.slice(-3000)}\ncloud saw: ${JSON.stringify(seen).slice(-2000)}`)
@@ -160,8 +160,13 @@ describe('station file end to end: a FogCloud gateway with three children on thr
       expect(server.requests.filter((r) => r.path.endsWith('fw-2.0.0.bin'))).toHaveLength(1)
       expect(createHash('md5').update(benches[0]!.device.image).digest('hex')).toBe(d.md5)
     } finally {
-      child.kill('SIGINT')
-      await new Promise((r) => child.once('exit', r))
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        child.kill('SIGINT')
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(t)
+      }
       await cloud.endAsync()
       for (const b of benches) await b.close()
       await server.close()

@@ -131,6 +131,30 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
     await dev.write(Buffer.from('Copyright ACME\r\n'))
     await expect(sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { startTimeoutMs: 400 })).rejects.toMatchObject({ code: 'ymodem-no-start' })
   })
+
+  it('keeps a boot banner that arrives in the same read as the final ACK for the version probe', async () => {
+    const { path, data } = imageFile('2.0.0', 1500)
+    const [host, dev] = memoryPair()
+    // A receiver that jumps to the application at once: final ACK and banner in one write.
+    const receiver = (async () => {
+      await dev.write(Uint8Array.of(0x43))
+      await dev.read(133, 2000)
+      await dev.write(Uint8Array.of(0x06, 0x43))
+      await dev.read(1029, 2000)
+      await dev.write(Uint8Array.of(0x06))
+      await dev.read(133, 2000) // the 476-byte tail goes in 128-byte blocks
+      await dev.write(Uint8Array.of(0x06))
+      for (let i = 0; i < 3; i++) (await dev.read(133, 2000), await dev.write(Uint8Array.of(0x06)))
+      await dev.read(1, 2000) // EOT
+      await dev.write(Uint8Array.of(0x06, 0x43))
+      await dev.read(133, 2000) // end of batch
+      await dev.write(Buffer.from('\x06\r\nbooting\r\nversion: 2.0.0\r\n'))
+    })()
+    const result = await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { startTimeoutMs: 1000 })
+    await receiver
+    expect(result.bytesWritten).toBe(1500)
+    expect(await probeVersion(host, { pattern: /version[: ]+(\S+)/, timeoutMs: 1000, alreadyReceived: result.bootLog })).toBe('2.0.0')
+  })
 })
 
 function sh(cmd: string, cwd: string): Promise<{ code: number | null; stderr: string }> {

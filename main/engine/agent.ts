@@ -44,7 +44,8 @@ export async function flashSlot(
     const result = await flasher.flash(transport, { path: pkg.path, size: pkg.size, name: pkg.name, address }, { signal: options.signal, onProgress: options.onProgress })
     if (!slot.probe) return { result }
     options.onProving?.()
-    if (!transport.isOpen) transport = await openTransport(slot.port, { baudRate: slot.probe.baud ?? slot.baud ?? line.baudRate, parity: 'none' })
+    const reopened = !transport.isOpen
+    if (reopened) transport = await openTransport(slot.port, { baudRate: slot.probe.baud ?? slot.baud ?? line.baudRate, parity: 'none' })
     else if (slot.probe.baud && slot.probe.baud !== transport.baudRate) await transport.setBaudRate(slot.probe.baud)
     let pattern: RegExp
     try {
@@ -52,7 +53,12 @@ export async function flashSlot(
     } catch (e) {
       throw new FlashlineError('usage', 'bad-probe', `--probe is not a valid regular expression: ${(e as Error).message}`)
     }
-    const probedVersion = await probeVersion(transport, { pattern, timeoutMs: slot.probe.timeoutMs ?? 15_000 })
+    const probedVersion = await probeVersion(transport, {
+      pattern,
+      timeoutMs: slot.probe.timeoutMs ?? 15_000,
+      // Bytes caught behind the last protocol answer were sent at the flash baud rate.
+      alreadyReceived: reopened || (slot.probe.baud && slot.probe.baud !== (slot.baud ?? line.baudRate)) ? undefined : result.bootLog
+    })
     return { result, probedVersion }
   } finally {
     await transport?.close()

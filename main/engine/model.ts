@@ -93,6 +93,6 @@ export interface FlashResult {
   bytesWritten: number
   identity?: DeviceIdentity
   verified: 'device' | 'none'
-  /** Whatever the device printed after reset (for version probes), if captured. */
+  /** What the device printed after its last protocol answer (often the start of its boot banner); the version probe reads it first. */
   bootLog?: string
 }

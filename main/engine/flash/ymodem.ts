@@ -212,6 +212,13 @@ class YmodemSession {
     if (r !== 'ack') this.log(`end-of-batch block not acknowledged (${r}); the file itself was acknowledged`)
   }
 
+  /** Bytes received after the last answer we interpreted: a device that reboots at once prints its banner right behind the final ACK. */
+  takeUnread(): Buffer {
+    const rest = Buffer.from(this.pending)
+    this.pending = []
+    return rest
+  }
+
   resetInput(): void {
     this.t.discardInput()
     this.pending = []
@@ -296,7 +303,8 @@ export async function sendYmodem(
     }
     await session.sendEot()
     await session.endBatch()
-    return { bytesWritten: done, verified: 'device' }
+    const unread = session.takeUnread()
+    return { bytesWritten: done, verified: 'device', ...(unread.length ? { bootLog: unread.toString('latin1') } : {}) }
   } catch (e) {
     if (!(e instanceof FlashlineError) || e.code !== 'ymodem-cancelled') await session.cancel()
     throw e
