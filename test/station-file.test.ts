@@ -38,7 +38,8 @@ const VALID = {
       iotda: { deviceId: 'gw01', secretFile },
       devices: [
         { id: 'gw01', port: '/dev/ttyUSB0', protocol: 'ymodem', baud: 115200, currentVersion: '1.0.0', menuCommand: '1\r', probe: { pattern: 'version: (\\S+)', timeoutSeconds: 20 } },
-        { id: 'child_a', port: '/dev/ttyUSB1', protocol: 'ymodem', currentVersion: '0.9.0' }
+        { id: 'child_a', port: '/dev/ttyUSB1', protocol: 'ymodem', currentVersion: '0.9.0' },
+        { id: 'child_b', port: '/dev/ttyACM0', protocol: 'mcuboot', currentVersion: '1.0.0.0', image: 1, mtu: 1024 }
       ]
     }
   ]
@@ -50,8 +51,10 @@ describe('station file validation', () => {
     expect(c!.identity).toBe('iotda-gw01')
     expect(c!.slots.map((s) => [s.deviceId, s.port, s.currentVersion])).toEqual([
       ['gw01', '/dev/ttyUSB0', '1.0.0'],
-      ['child_a', '/dev/ttyUSB1', '0.9.0']
+      ['child_a', '/dev/ttyUSB1', '0.9.0'],
+      ['child_b', '/dev/ttyACM0', '1.0.0.0']
     ])
+    expect(c!.slots[2]!.protocolOptions).toEqual({ image: 1, mtu: 1024 })
     expect(c!.slots[0]!.probe).toEqual({ pattern: 'version: (\\S+)', baud: undefined, timeoutMs: 20_000 })
     expect(c!.slots[0]!.protocolOptions).toEqual({ menuCommand: '1\r' })
     expect(c!.adapter.login(new Date(Date.UTC(2024, 0, 2, 3))).password).toMatch(/^[0-9a-f]{64}$/)
@@ -70,6 +73,7 @@ describe('station file validation', () => {
     ['bad broker', (v) => (v.connections[0]!.broker = 'http://x', v), /connections\[0\]\.broker: must start with mqtt:\/\/ or mqtts:\/\//],
     ['missing platform section', (v) => ((v.connections[0] as Record<string, unknown>)['iotda'] = undefined, v), /connections\[0\]\.iotda: is required for platform iotda/],
     ['bad probe regex', (v) => (v.connections[0]!.devices[0]!.probe!.pattern = '(', v), /connections\[0\]\.devices\[0\]\.probe\.pattern: not a valid regular expression/],
+    ['too small mtu', (v) => ((v.connections[0]!.devices[2] as Record<string, unknown>)['mtu'] = 64, v), /connections\[0\]\.devices\[2\]\.mtu: expected a whole number from 128 to 65535, got number 64/],
     ['empty devices', (v) => (v.connections[0]!.devices = [], v), /connections\[0\]\.devices: expected a non-empty array/]
   ]
   for (const [what, mutate, message] of bad) {

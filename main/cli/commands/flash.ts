@@ -7,10 +7,11 @@ import { hexDigest, parseFlags, required } from '../args'
 import { RateMeter, type Output } from '../output'
 import { SLOT_OPTIONS, slotFrom } from './slot-flags'
 
-export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem --file F [--md5 H | --sha256 H] [--baud N] [--json]
+export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|mcuboot --file F [--md5 H | --sha256 H] [--baud N] [--json]
   Flash a local package onto the device on the bench, with no platform (offline recovery).
   --port PATH        serial port (see "flashline ports"); sim:ymodem uses the built-in simulator
-  --protocol P       bench protocol: ymodem or stm32 (STM32 system bootloader, 8E1; --parity none on ptys)
+  --protocol P       bench protocol: ymodem, stm32 (STM32 system bootloader, 8E1; --parity none on ptys)
+                     or mcuboot (MCUboot serial recovery, SMP; the file must be an imgtool-signed image)
   --file F           the package to flash
   --md5 H / --sha256 H   refuse to flash unless the file has this hash
   --baud N           line speed (default per protocol, 115200)
@@ -19,6 +20,8 @@ export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem --file 
   --verify MODE      stm32: auto (CRC 0xA1 if listed, else read-back), readback, crc or none
   --entry SEQ        stm32: DTR/RTS bootloader entry[:exit] sequence, stm32flash -i syntax
                      (e.g. "-rts&dtr,,rts,:-dtr,rts,-rts": BOOT0 on DTR, reset on RTS)
+  --image N          mcuboot: image number (multi-image builds), default 0
+  --mtu BYTES        mcuboot: largest SMP packet, default 512 or the buffer the device reports
   --probe REGEX      after flashing, read the console until REGEX matches; group 1 is the version
   --probe-baud N     console speed for the probe   --probe-timeout S   seconds to wait (default 15)
   --json             newline-delimited JSON events on stdout`

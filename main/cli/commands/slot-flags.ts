@@ -13,6 +13,8 @@ export const SLOT_OPTIONS: OptionSpec = {
   parity: { type: 'string' },
   address: { type: 'string' },
   'menu-command': { type: 'string' },
+  image: { type: 'string' },
+  mtu: { type: 'string' },
   verify: { type: 'string' },
   entry: { type: 'string' },
   probe: { type: 'string' },
@@ -59,6 +61,10 @@ export function slotFrom(flags: Flags, deviceId: string, currentVersion: string)
     parseSignalSequence(entry) // a bad sequence is a usage error now, not halfway through a flash
     protocolOptions['entry'] = entry
   }
+  const imageNo = int(flags, 'image', { min: 0, max: 15 })
+  if (imageNo !== undefined) protocolOptions['image'] = imageNo
+  const mtu = int(flags, 'mtu', { min: 128, max: 65535 })
+  if (mtu !== undefined) protocolOptions['mtu'] = mtu
   const menu = str(flags, 'menu-command')
   if (menu !== undefined) protocolOptions['menuCommand'] = menu.replace(/\\r/g, '\r').replace(/\\n/g, '\n')
   return {

@@ -2,6 +2,7 @@ import { FlashlineError } from '../errors'
 import { registerSimPorts, type OpenOptions } from '../transport/open'
 import { memoryPair } from '../transport/memory'
 import type { Transport } from '../transport/transport'
+import { McubootDevice, type McubootPersonality } from './mcuboot-device'
 import { Stm32Device, type Stm32Personality } from './stm32-device'
 import { YmodemDevice, type YmodemPersonality } from './ymodem-device'
 
@@ -47,6 +48,13 @@ async function stm32Board(name: string): Promise<{ open(): Promise<Transport> }>
   return memoryBoard(name, new Stm32Device(personality, { version: simVersion() }))
 }
 
+/** `sim:mcuboot[:mcuboot|zephyr][:label]` — MCUboot serial recovery (SMP); slot 0 survives reopens. */
+async function mcubootBoard(name: string): Promise<{ open(): Promise<Transport> }> {
+  const p = name.split(':')[1] ?? ''
+  const personality = (['mcuboot', 'zephyr'].includes(p) ? p : 'mcuboot') as McubootPersonality
+  return memoryBoard(name, new McubootDevice({ personality, version: simVersion() }))
+}
+
 let builtinsRegistered = false
 
 export function registerBuiltinSimPorts(): void {
@@ -54,6 +62,7 @@ export function registerBuiltinSimPorts(): void {
     builtinsRegistered = true
     if (!factories.has('ymodem')) registerSimBoard('ymodem', ymodemBoard)
     if (!factories.has('stm32')) registerSimBoard('stm32', stm32Board)
+    if (!factories.has('mcuboot')) registerSimBoard('mcuboot', mcubootBoard)
   }
   registerSimPorts(async (name, options) => {
     let board = boards.get(name)

@@ -1,0 +1,201 @@
+/** MCUboot serial recovery (SMP over the console): golden vectors, our flasher against the simulator over ptys, the CLI. */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { chunkLength, flashMcuboot } from '../main/engine/flash/mcuboot'
+import { buildMcubootImage, mcubootImageIntact, parseMcubootImage } from '../main/engine/flash/mcuboot-image'
+import { probeVersion } from '../main/engine/flash/probe'
+import { frameLines, smpMessage, SmpLineDecoder, decodeSmpHeader, smpPayload, packetOf } from '../main/engine/flash/smp'
+import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { McubootDevice, type McubootDeviceOptions } from '../main/engine/sim/mcuboot-device'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { crc16xmodem } from '../main/engine/util/crc16'
+import { jsonEvents, runCli } from './harness/cli'
+import { ptyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+const work = tempDir()
+afterAll(() => work.cleanup())
+
+function signed(version: string, size: number, seed = 1): { path: string; data: Buffer } {
+  const [major, minor, revision] = version.split('.').map(Number)
+  const data = buildMcubootImage(makeFirmwareImage({ version, size, seed }), { major: major!, minor: minor!, revision: revision! })
+  const path = join(work.dir, `app-${version}-${size}-${seed}.signed.bin`)
+  writeFileSync(path, data)
+  return { path, data }
+}
+
+async function board(options: McubootDeviceOptions = {}) {
+  const pair = await ptyPair()
+  const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+  const device = new McubootDevice(options)
+  const served = device.attach(port)
+  const host = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+  return {
+    pair,
+    device,
+    host,
+    close: async () => {
+      await host.close()
+      await port.close()
+      await served
+      await pair.close()
+    }
+  }
+}
+
+describe('SMP console framing (bench-protocols.md Appendix B)', () => {
+  it('frames the echo request {"d":"hi"} exactly as the reference vector', () => {
+    expect(crc16xmodem(Buffer.from('123456789'))).toBe(0x31c3)
+    const body = smpMessage({ op: 2, group: 0, seq: 0, id: 0 }, { d: 'hi' })
+    expect(body.toString('hex')).toBe('0200000600000000a16164626869')
+    expect(packetOf(body).subarray(-2).toString('hex')).toBe('0917')
+    expect(Buffer.concat(frameLines(body))).toEqual(Buffer.concat([Buffer.of(0x06, 0x09), Buffer.from('ABACAAAGAAAAAKFhZGJoaQkX'), Buffer.of(0x0a)]))
+  })
+
+  it('splits long packets into ≤127-byte lines with continuation markers and reassembles them', () => {
+    const body = smpMessage({ op: 2, group: 1, seq: 7, id: 1 }, { off: 0, data: Buffer.alloc(300, 0xa5) })
+    const lines = frameLines(body)
+    expect(lines.length).toBeGreaterThan(3)
+    expect(lines.every((l) => l.length <= 127 && l.at(-1) === 0x0a)).toBe(true)
+    expect(lines[0]!.subarray(0, 2)).toEqual(Buffer.of(0x06, 0x09))
+    expect(lines.slice(1).every((l) => l[0] === 0x04 && l[1] === 0x14)).toBe(true)
+    const got: Buffer[] = []
+    const text: string[] = []
+    const d = new SmpLineDecoder((p) => got.push(p), { onText: (l) => text.push(l) })
+    const all = Buffer.concat([Buffer.from('boot banner\r\n'), ...lines])
+    for (let i = 0; i < all.length; i += 7) d.push(all.subarray(i, i + 7)) // arbitrary read boundaries
+    expect(got).toHaveLength(1)
+    expect(decodeSmpHeader(got[0]!)).toMatchObject({ op: 2, group: 1, seq: 7, id: 1 })
+    expect(smpPayload(got[0]!)).toEqual({ off: 0, data: Buffer.alloc(300, 0xa5) })
+    expect(text).toEqual(['boot banner'])
+  })
+
+  it('drops a packet with a bad CRC or larger than the receive buffer, as MCUboot does (no answer)', () => {
+    const got: Buffer[] = []
+    const drops: string[] = []
+    const d = new SmpLineDecoder((p) => got.push(p), { maxPacket: 512, onDrop: (w) => drops.push(w) })
+    const line = Buffer.concat(frameLines(smpMessage({ op: 2, group: 0, seq: 0, id: 0 }, { d: 'hi' })))
+    const bad = Buffer.from(line)
+    bad[10] = bad[10] === 0x41 ? 0x42 : 0x41
+    d.push(bad)
+    d.push(Buffer.concat(frameLines(smpMessage({ op: 2, group: 1, seq: 1, id: 1 }, { data: Buffer.alloc(600) }))))
+    d.push(line)
+    expect(got).toHaveLength(1)
+    expect(drops).toEqual([expect.stringMatching(/CRC/), expect.stringMatching(/512-byte receive buffer/)])
+  })
+
+  it('sizes upload chunks so the decoded request fits the MTU, in 16-byte units', () => {
+    for (const mtu of [256, 512, 2048]) {
+      const sha = Buffer.alloc(32)
+      const first = chunkLength(mtu, { image: 0, len: 100_000, off: 0, sha })
+      const next = chunkLength(mtu, { off: 100_000 })
+      expect(packetOf(smpMessage({ op: 2, group: 1, seq: 0, id: 1 }, { image: 0, len: 100_000, off: 0, sha, data: Buffer.alloc(first) })).length).toBeLessThanOrEqual(mtu)
+      expect(packetOf(smpMessage({ op: 2, group: 1, seq: 0, id: 1 }, { off: 99_000, data: Buffer.alloc(next) })).length).toBeLessThanOrEqual(mtu)
+      expect(first % 16 + next % 16).toBe(0)
+      expect(mtu - packetOf(smpMessage({ op: 2, group: 1, seq: 0, id: 1 }, { off: 99_000, data: Buffer.alloc(next) })).length).toBeLessThan(32)
+    }
+  })
+
+  it('reads version and SHA-256 TLV from an imgtool-shaped image', () => {
+    const { data } = signed('2.3.4', 5000)
+    expect(parseMcubootImage(data)).toMatchObject({ version: '2.3.4.0', headerSize: 32, imageSize: 5000 })
+    expect(mcubootImageIntact(data)).toBe(true)
+    data[100] ^= 1
+    expect(mcubootImageIntact(data)).toBe(false)
+    expect(parseMcubootImage(Buffer.alloc(64))).toBeNull()
+  })
+})
+
+describe('our MCUboot flasher against the simulated serial recovery on a pty', () => {
+  it('uploads, verifies the slot through the image list, resets, and the app banner shows the new version', async () => {
+    const b = await board({ writeAlign: 32 }) // chunk tails that are not whole write units are asked for again
+    try {
+      const img = signed('2.0.0', 40_000)
+      const r = await flashMcuboot(b.host, { path: img.path, size: img.data.length, name: 'app.signed.bin' }, {})
+      expect(b.device.image?.equals(img.data)).toBe(true)
+      expect(r).toMatchObject({ bytesWritten: img.data.length, verified: 'device', identity: { protocol: 'mcuboot', details: { version: '2.0.0.0', previousVersion: '1.0.0.0', hashChecked: true, mtu: 512 } } })
+      expect(b.device.resets).toBe(1)
+      expect(await probeVersion(b.host, { pattern: /version[: ]+(\S+)/, timeoutMs: 3000, alreadyReceived: r.bootLog })).toBe('2.0.0')
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('uses the larger buffer a Zephyr SMP server reports (fewer requests), and resends a chunk whose answer was lost', async () => {
+    const small = await board({ personality: 'mcuboot' })
+    const big = await board({ personality: 'zephyr', receiveBuffer: 2048, dropUploads: [3] })
+    try {
+      const img = signed('3.1.0', 30_000, 2)
+      await flashMcuboot(small.host, { path: img.path, size: img.data.length, name: 'a.bin' }, {})
+      const r = await flashMcuboot(big.host, { path: img.path, size: img.data.length, name: 'a.bin' }, { timeoutMs: 500 })
+      expect(r.identity?.details?.['mtu']).toBe(2048)
+      expect(big.device.image?.equals(img.data)).toBe(true)
+      expect(small.device.image?.equals(img.data)).toBe(true)
+      expect(big.device.uploads * 3).toBeLessThan(small.device.uploads)
+    } finally {
+      await small.close()
+      await big.close()
+    }
+  })
+
+  it('refuses an image larger than the slot with a clear device error and leaves the old image bootable', async () => {
+    const b = await board({ slotSize: 16 * 1024 })
+    try {
+      const img = signed('9.0.0', 20_000, 3)
+      await expect(flashMcuboot(b.host, { path: img.path, size: img.data.length, name: 'big.bin' }, {})).rejects.toMatchObject({ kind: 'device', code: 'image-too-large' })
+      expect(b.device.image && parseMcubootImage(b.device.image)?.version).toBe('1.0.0.0')
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('refuses a file that is not an MCUboot image before talking to the device (integrity)', async () => {
+    const b = await board()
+    try {
+      const path = join(work.dir, 'raw.bin')
+      writeFileSync(path, makeFirmwareImage({ version: '2.0.0', size: 4000 }))
+      await expect(flashMcuboot(b.host, { path, size: 4000, name: 'raw.bin' }, {})).rejects.toMatchObject({ kind: 'integrity', code: 'not-mcuboot-image', message: expect.stringMatching(/imgtool/) })
+      expect(b.device.uploads).toBe(0)
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('explains a silent port instead of hanging (no SMP answer)', async () => {
+    const pair = await ptyPair()
+    const host = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+    try {
+      const img = signed('2.0.0', 1000)
+      await expect(flashMcuboot(host, { path: img.path, size: img.data.length, name: 'a.bin' }, { timeoutMs: 300 })).rejects.toMatchObject({ kind: 'device', code: 'smp-no-answer', message: expect.stringMatching(/serial recovery/) })
+    } finally {
+      await host.close()
+      await pair.close()
+    }
+  })
+})
+
+describe('flashline flash --protocol mcuboot', () => {
+  it('flashes a signed image onto a pty board (falling back from a too-large --mtu) and probes the new version; exit 5 when it does not fit', async () => {
+    const b = await board({ slotSize: 64 * 1024 })
+    await b.host.close() // the CLI opens the host side itself
+    try {
+      const img = signed('4.2.0', 25_000, 4)
+      const r = await runCli(['flash', '--port', b.pair.a, '--protocol', 'mcuboot', '--file', img.path, '--mtu', '1024', '--probe', 'version[: ]+(\\S+)', '--json'])
+      expect(r.code, r.stderr + r.stdout).toBe(0)
+      expect(b.device.image?.equals(img.data)).toBe(true)
+      const done = jsonEvents(r.stdout).find((e) => e.type === 'flash-done')
+      // MCUboot's 512-byte buffer silently drops bigger packets: the flasher notices and falls back
+      expect(done).toMatchObject({ version: '4.2.0', identity: { details: { mtu: 512 } } })
+      const big = signed('5.0.0', 70_000, 5)
+      const r2 = await runCli(['flash', '--port', b.pair.a, '--protocol', 'mcuboot', '--file', big.path])
+      expect(r2.code).toBe(5)
+      expect(r2.stderr).toMatch(/do not fit/)
+      const bad = await runCli(['flash', '--port', b.pair.a, '--protocol', 'mcuboot', '--file', img.path, '--mtu', '12'])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toMatch(/--mtu/)
+    } finally {
+      await b.close()
+    }
+  })
+})
