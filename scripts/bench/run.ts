@@ -2,6 +2,7 @@
  * npm run bench — measured side by side in one run, printed as a table of ratios.
  *  1. YMODEM payload throughput on a paced pty link (115200/921600 baud, 1/16 ms USB latency):
  *     ours vs lrzsz `sb -k`, both into lrzsz `rb`; plus ours into our simulated ST-IAP bootloader.
+ *  1b. STM32 write/verify vs stm32flash; MCUboot SMP upload at MTU 512 and 2048 (same paced link).
  *  2. Download: `flashline fetch` (hash in the same pass) vs `curl` for a 256 MiB package from the
  *     same loopback HTTPS server.
  *  3. Peak RSS of `flashline fetch` for a 1 GiB package.
@@ -14,6 +15,8 @@ import { join } from 'node:path'
 import { makeFirmwareImage } from '../../main/engine/sim/firmware-image'
 import { startPackageServer } from '../../main/engine/sim/package-server'
 import { simTls } from '../../main/engine/sim/tls'
+import { buildMcubootImage } from '../../main/engine/flash/mcuboot-image'
+import { McubootDevice } from '../../main/engine/sim/mcuboot-device'
 import { Stm32Device, type Stm32Personality } from '../../main/engine/sim/stm32-device'
 import { YmodemDevice } from '../../main/engine/sim/ymodem-device'
 import { SerialTransport } from '../../main/engine/transport/serial'
@@ -197,6 +200,36 @@ async function stm32Bench(): Promise<void> {
   row('stm32', '64 KiB, 115200 8E1, 1 ms', `write: ours ${frac(oursW)} / stm32flash -w ${frac(sfW)} of line`, `write+read-back: ours ${frac(oursRead)} vs -w -v ${frac(sfWV)} = ${(sfWV / oursRead).toFixed(2)}×`, `write+0xA1 CRC: ours ${frac(oursCrc)} = ${(sfWV / oursCrc).toFixed(2)}× -w -v`, '')
 }
 
+async function mcubootBench(): Promise<void> {
+  const app = makeFirmwareImage({ version: 'bench', size: QUICK ? 16 * 1024 : 64 * 1024, seed: 8 })
+  const image = buildMcubootImage(app, { major: 1, minor: 2, revision: 3 })
+  const file = join(work, 'mcuboot.signed.bin')
+  writeFileSync(file, image)
+  const lineRate = 115200 / 10
+  process.stderr.write(`MCUboot serial recovery, ${Math.round(image.length / 1024)} KiB, 115200 8N1 emulated, 1 ms latency\n`)
+  const run = async (mtu: number): Promise<{ ms: number; requests: number }> => {
+    const line = new LineEmulator({ baud: 115200, latencyMs: 1, bitsPerByte: 10 })
+    await line.start()
+    const port = await SerialTransport.open({ path: line.devicePath, baudRate: 115200 })
+    const device = new McubootDevice({ personality: mtu > 512 ? 'zephyr' : 'mcuboot', receiveBuffer: mtu, slotSize: 512 * 1024 })
+    void device.attach(port)
+    try {
+      const r = await sh(`${process.execPath} ${join(ROOT, 'bin', 'flashline.js')} flash --port ${line.hostPath} --protocol mcuboot --file ${file} --mtu ${mtu} --json`)
+      if (r.code !== 0) throw new Error(`flashline flash failed: ${r.stderr}`)
+      if (!device.image?.equals(image)) throw new Error('MCUboot bench: the slot does not hold the image')
+      return { ms: eventSpan(r.stdout, 'flash-start', 'flash-done'), requests: device.uploads }
+    } finally {
+      await port.close()
+      await line.close()
+    }
+  }
+  const frac = (ms: number): string => (image.length / (ms / 1000) / lineRate).toFixed(2)
+  const small = await run(512)
+  const big = await run(2048)
+  // base64 (4/3) plus framing caps SMP over the console at about 0.73 of the line rate
+  row('mcuboot', `${Math.round(image.length / 1024)} KiB, 115200 8N1, 1 ms`, `MTU 512: ${frac(small.ms)} of line (${small.requests} chunks)`, `MTU 2048: ${frac(big.ms)} of line (${big.requests} chunks)`, `2048 vs 512: ${(small.ms / big.ms).toFixed(2)}×`, 'ceiling ≈0.73 (base64)')
+}
+
 async function fillFile(path: string, bytes: number): Promise<void> {
   const fd = openSync(path, 'w')
   const block = makeFirmwareImage({ version: 'big', size: 4 * 1024 * 1024, seed: 11 })
@@ -256,9 +289,10 @@ async function downloadBench(): Promise<void> {
 
 async function main(): Promise<void> {
   try {
-    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | download, for a quick look at one part
+    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | mcuboot | download, for a quick look at one part
     if (!only || only === 'ymodem') await ymodemBench()
     if (!only || only === 'stm32') await stm32Bench()
+    if (!only || only === 'mcuboot') await mcubootBench()
     if (!only || only === 'download') await downloadBench()
   } finally {
     rmSync(work, { recursive: true, force: true })
