@@ -9,7 +9,7 @@ import type { DownloadProgress, FlashOutcome } from './jobs/job-runner'
 import { DEFAULT_PROBE_PATTERN, type SlotConfig } from './jobs/slot'
 import { Station, type StationEvent, type StationWork } from './jobs/station'
 import { MqttLink } from './link/mqtt-link'
-import type { FlashProgress } from './model'
+import type { FlashManifest, FlashProgress } from './model'
 import type { PlatformAdapter } from './platforms/adapter'
 import { openTransport, PROTOCOL_LINE_DEFAULTS } from './transport/open'
 import type { Transport } from './transport/transport'
@@ -33,20 +33,23 @@ export interface AgentConfig {
 /** Flashes one package onto one slot and probes the version if configured. Shared by agent and `flashline flash`. */
 export async function flashSlot(
   slot: SlotConfig,
-  pkg: { path: string; size: number; name: string },
+  pkg: { path: string; size: number; name: string; manifest?: FlashManifest },
   options: { signal?: AbortSignal; onProgress?: (p: FlashProgress) => void; onProving?: () => void }
 ): Promise<FlashOutcome> {
   const line = PROTOCOL_LINE_DEFAULTS[slot.protocol]
   const address = (slot.protocolOptions?.['address'] as number | undefined) ?? DEFAULT_ADDRESS[slot.protocol]
   const flasher = await createFlasher(slot.protocol, { ...slot.protocolOptions, baud: slot.baud })
-  let transport: Transport | null = await openTransport(slot.port, { baudRate: slot.baud ?? line.baudRate, parity: slot.parity ?? line.parity })
+  const openBaud = line.slotBaudIsFlashRate ? line.baudRate : slot.baud ?? line.baudRate
+  let transport: Transport | null = await openTransport(slot.port, { baudRate: openBaud, parity: slot.parity ?? line.parity })
   try {
-    const result = await flasher.flash(transport, { path: pkg.path, size: pkg.size, name: pkg.name, address }, { signal: options.signal, onProgress: options.onProgress })
+    const result = await flasher.flash(transport, { path: pkg.path, size: pkg.size, name: pkg.name, address, manifest: pkg.manifest }, { signal: options.signal, onProgress: options.onProgress })
     if (!slot.probe) return { result }
     options.onProving?.()
+    const probeBaud = slot.probe.baud ?? openBaud
     const reopened = !transport.isOpen
-    if (reopened) transport = await openTransport(slot.port, { baudRate: slot.probe.baud ?? slot.baud ?? line.baudRate, parity: 'none' })
-    else if (slot.probe.baud && slot.probe.baud !== transport.baudRate) await transport.setBaudRate(slot.probe.baud)
+    const changed = !reopened && probeBaud !== transport.baudRate
+    if (reopened) transport = await openTransport(slot.port, { baudRate: probeBaud, parity: 'none' })
+    else if (changed) await transport.setBaudRate(probeBaud)
     let pattern: RegExp
     try {
       pattern = new RegExp(slot.probe.pattern ?? DEFAULT_PROBE_PATTERN, 'i')
@@ -57,7 +60,7 @@ export async function flashSlot(
       pattern,
       timeoutMs: slot.probe.timeoutMs ?? 15_000,
       // Bytes caught behind the last protocol answer were sent at the flash baud rate.
-      alreadyReceived: reopened || (slot.probe.baud && slot.probe.baud !== (slot.baud ?? line.baudRate)) ? undefined : result.bootLog
+      alreadyReceived: reopened || changed ? undefined : result.bootLog
     })
     return { result, probedVersion }
   } finally {

@@ -74,6 +74,15 @@ export interface FlashImage {
   name: string
   /** Target address where the protocol needs one. */
   address?: number
+  /** Several parts at their own offsets, chosen by the detected chip (esp); replaces path/address. */
+  manifest?: FlashManifest
+}
+
+/** ESP Web Tools style manifest: per chip family, the files and their flash offsets. Paths are relative to `baseDir`. */
+export interface FlashManifest {
+  name?: string
+  baseDir: string
+  builds: Array<{ chipFamily: string; parts: Array<{ path: string; offset: number }> }>
 }
 
 export interface FlashProgress {

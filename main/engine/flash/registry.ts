@@ -1,6 +1,7 @@
 import { FlashlineError } from '../errors'
 import type { ProtocolName } from '../model'
 import type { Flasher } from './flasher'
+import { createEspFlasher } from './esp'
 import { createMcubootFlasher } from './mcuboot'
 import { createStm32Flasher } from './stm32'
 import { createYmodemFlasher } from './ymodem'
@@ -26,6 +27,8 @@ export async function createFlasher(protocol: ProtocolName, options: Record<stri
       return createStm32Flasher(options)
     case 'mcuboot':
       return createMcubootFlasher(options)
+    case 'esp':
+      return createEspFlasher(options)
     default:
       throw new FlashlineError('usage', 'protocol-unavailable', `protocol "${protocol}" is not available in this build; use one of: ymodem, stm32, mcuboot`)
   }

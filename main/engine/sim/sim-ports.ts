@@ -2,6 +2,7 @@ import { FlashlineError } from '../errors'
 import { registerSimPorts, type OpenOptions } from '../transport/open'
 import { memoryPair } from '../transport/memory'
 import type { Transport } from '../transport/transport'
+import { EspDevice } from './esp-device'
 import { McubootDevice, type McubootPersonality } from './mcuboot-device'
 import { Stm32Device, type Stm32Personality } from './stm32-device'
 import { YmodemDevice, type YmodemPersonality } from './ymodem-device'
@@ -55,6 +56,11 @@ async function mcubootBoard(name: string): Promise<{ open(): Promise<Transport> 
   return memoryBoard(name, new McubootDevice({ personality, version: simVersion() }))
 }
 
+/** `sim:esp[:label]` — an ESP32-C3 in download mode (ROM + stub), wired to DTR/RTS like a dev board. */
+async function espBoard(name: string): Promise<{ open(): Promise<Transport> }> {
+  return memoryBoard(name, new EspDevice({ appVersion: simVersion() }))
+}
+
 let builtinsRegistered = false
 
 export function registerBuiltinSimPorts(): void {
@@ -62,6 +68,7 @@ export function registerBuiltinSimPorts(): void {
     builtinsRegistered = true
     if (!factories.has('ymodem')) registerSimBoard('ymodem', ymodemBoard)
     if (!factories.has('stm32')) registerSimBoard('stm32', stm32Board)
+    if (!factories.has('esp')) registerSimBoard('esp', espBoard)
     if (!factories.has('mcuboot')) registerSimBoard('mcuboot', mcubootBoard)
   }
   registerSimPorts(async (name, options) => {

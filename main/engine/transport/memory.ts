@@ -33,9 +33,14 @@ export class MemoryTransport implements Transport {
   discardInput(): Buffer {
     return this.queue.discard()
   }
+  /** What the other end's modem lines do, for simulated boards wired to DTR/RTS (reset, boot mode). */
+  readonly peerSignalListeners: Array<(s: Signals) => void> = []
+
   async setSignals(s: Partial<Signals>): Promise<void> {
     this.signals = { ...this.signals, ...s }
     this.signalLog.push({ ...this.signals })
+    const now = { ...this.signals }
+    for (const l of this.peer?.peerSignalListeners ?? []) l(now)
   }
   async setBaudRate(baud: number): Promise<void> {
     this.baudRate = baud

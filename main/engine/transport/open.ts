@@ -9,10 +9,11 @@ export interface OpenOptions {
 }
 
 /** Line settings each bootloader expects unless the slot overrides them. */
-export const PROTOCOL_LINE_DEFAULTS: Record<ProtocolName, { baudRate: number; parity: 'none' | 'even' }> = {
+export const PROTOCOL_LINE_DEFAULTS: Record<ProtocolName, { baudRate: number; parity: 'none' | 'even'; slotBaudIsFlashRate?: boolean }> = {
   ymodem: { baudRate: 115200, parity: 'none' },
   stm32: { baudRate: 115200, parity: 'even' },
-  esp: { baudRate: 115200, parity: 'none' },
+  // The ESP ROM is always met at 115200; a slot's baud is the rate the stub switches to for flashing.
+  esp: { baudRate: 115200, parity: 'none', slotBaudIsFlashRate: true },
   mcuboot: { baudRate: 115200, parity: 'none' }
 }
 

@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { FlashlineError } from '../errors'
+import type { FlashImage, FlashManifest, FlashResult } from '../model'
+import type { Transport } from '../transport/transport'
+import { WebSerialOverTransport } from './esp-web-serial'
+import type { FlashOptions, Flasher } from './flasher'
+
+/**
+ * Espressif ROM/stub flashing through esptool-js (pinned), driven over our transport:
+ * connect + chip detection, stub upload, baud change, compressed write, MD5 verify, hard reset.
+ * A failed attempt at a high baud rate is retried one step down the ladder.
+ */
+export interface EspOptions {
+  /** Flashing baud rate after the stub is up (the ROM is always met at 115200). */
+  baud?: number
+  /** Reset into the bootloader with DTR/RTS first (default) or assume it is already waiting. */
+  before?: 'default_reset' | 'no_reset'
+  after?: 'hard_reset' | 'no_reset'
+  usbVendorId?: number
+  usbProductId?: number
+  log?: (message: string) => void
+}
+
+export const ESP_BAUD_LADDER = [921600, 460800, 230400, 115200]
+const ROM_BAUD = 115200
+
+type EspManifest = Omit<FlashManifest, 'baseDir'>
+
+/** Reads and checks a manifest (`{"builds": [{"chipFamily": "ESP32-C3", "parts": [{"path", "offset"}]}]}`). */
+export function loadEspManifest(path: string): FlashManifest {
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (e) {
+    throw new FlashlineError('usage', 'bad-manifest', `cannot read the manifest ${path}: ${(e as Error).message}`)
+  }
+  const fail = (where: string, what: string): never => {
+    throw new FlashlineError('usage', 'bad-manifest', `${path}: ${where}: ${what}`)
+  }
+  if (!raw || typeof raw !== 'object' || !Array.isArray((raw as EspManifest).builds) || (raw as EspManifest).builds.length === 0) fail('builds', 'expected a non-empty array of {chipFamily, parts}')
+  const m = raw as EspManifest
+  m.builds.forEach((b, i) => {
+    if (!b || typeof b.chipFamily !== 'string') fail(`builds[${i}].chipFamily`, 'expected a chip family such as "ESP32-C3"')
+    if (!Array.isArray(b.parts) || b.parts.length === 0) fail(`builds[${i}].parts`, 'expected a non-empty array of {path, offset}')
+    b.parts.forEach((p, k) => {
+      if (!p || typeof p.path !== 'string' || !p.path) fail(`builds[${i}].parts[${k}].path`, 'expected a file path')
+      if (typeof p.offset !== 'number' || !Number.isInteger(p.offset) || p.offset < 0) fail(`builds[${i}].parts[${k}].offset`, 'expected a flash offset as a whole number, e.g. 65536 for 0x10000')
+    })
+  })
+  return { ...m, baseDir: dirname(resolve(path)) }
+}
+
+function chipFamilyOf(description: string): string {
+  return /^(ESP32(?:-[A-Z0-9]+)?|ESP8266)/i.exec(description)?.[1]?.toUpperCase() ?? description
+}
+
+type EsptoolModule = typeof import('esptool-js')
+
+async function attempt(
+  esptool: EsptoolModule,
+  t: Transport,
+  parts: (family: string) => Promise<Array<{ data: Buffer; address: number; name: string }>>,
+  baud: number,
+  options: EspOptions & FlashOptions
+): Promise<FlashResult> {
+  const log = options.log ?? (() => undefined)
+  const device = new WebSerialOverTransport(t, { usbVendorId: options.usbVendorId, usbProductId: options.usbProductId })
+  const transport = new esptool.Transport(device as unknown as ConstructorParameters<EsptoolModule['Transport']>[0], false)
+  // esptool-js prints some trace lines ("readLoop exited") with console.log even with tracing off; stdout is ours (--json)
+  transport.trace = () => undefined
+  const terminal = { clean: () => undefined, writeLine: (l: string) => log(l), write: (l: string) => l.trim() && log(l.trim()) }
+  const loader = new esptool.ESPLoader({ transport, baudrate: baud, romBaudrate: ROM_BAUD, terminal, debugLogging: false })
+  const abort = () => void transport.disconnect().catch(() => undefined)
+  options.signal?.addEventListener('abort', abort, { once: true })
+  try {
+    options.onProgress?.({ stage: 'connect', done: 0, total: 0 })
+    const description = await loader.main(options.before ?? 'default_reset')
+    const family = chipFamilyOf(loader.chip.CHIP_NAME)
+    let mac: string | undefined
+    try {
+      mac = await loader.chip.readMac(loader)
+    } catch {
+      /* secure download mode: no register reads */
+    }
+    const files = await parts(family)
+    const total = files.reduce((n, f) => n + f.data.length, 0)
+    const before = files.map((f, i) => files.slice(0, i).reduce((n, g) => n + g.data.length, 0))
+    options.onProgress?.({ stage: 'write', done: 0, total })
+    await loader.writeFlash({
+      fileArray: files.map((f) => ({ data: new Uint8Array(f.data), address: f.address })),
+      flashMode: 'keep',
+      flashFreq: 'keep',
+      flashSize: 'keep',
+      eraseAll: false,
+      compress: true,
+      // bytes reported are compressed ones; scale them onto the uncompressed part
+      reportProgress: (i: number, written: number, compressedTotal: number) => {
+        const part = files[i]!.data.length
+        options.onProgress?.({ stage: 'write', done: before[i]! + Math.round((written / Math.max(1, compressedTotal)) * part), total })
+      },
+      calculateMD5Hash: (image: Uint8Array) => createHash('md5').update(image).digest('hex')
+    })
+    options.onProgress?.({ stage: 'verify', done: total, total })
+    const flashBaud = transport.baudrate
+    if ((options.after ?? 'hard_reset') === 'hard_reset') {
+      options.onProgress?.({ stage: 'reset', done: total, total })
+      // The ROM and most applications print at 115200 after a reset: listen there, not at the flashing rate.
+      await t.setBaudRate(ROM_BAUD)
+      transport.flushInput()
+      // esptool-js 0.7.0's HardReset only releases RTS (it never pulls EN low first), which does not
+      // reset a board behind the usual DTR/RTS circuit: do esptool's sequence, both lines at once.
+      await t.setSignals({ dtr: false, rts: true })
+      await new Promise((r) => setTimeout(r, 100))
+      await t.setSignals({ dtr: false, rts: false })
+    }
+    const caught = Buffer.from(transport.peek())
+    await transport.disconnect()
+    const bootLog = Buffer.concat([caught, device.takeLeftover()]).toString('latin1')
+    return {
+      bytesWritten: total,
+      verified: 'device',
+      identity: { protocol: 'esp', chip: description, id: mac, details: { family, baud: flashBaud, parts: files.map((f) => ({ name: f.name, address: f.address, size: f.data.length })) } },
+      ...(bootLog ? { bootLog } : {})
+    }
+  } catch (e) {
+    await transport.disconnect().catch(() => undefined)
+    throw e
+  } finally {
+    options.signal?.removeEventListener('abort', abort)
+  }
+}
+
+function explain(e: unknown): FlashlineError {
+  if (e instanceof FlashlineError) return e
+  const message = e instanceof Error ? e.message : String(e)
+  if (/MD5 of file does not match/i.test(message)) return new FlashlineError('device', 'verify-failed', 'the flash MD5 read back from the chip does not match the image: the write did not take (check power and the flash chip)')
+  if (/Failed to connect/i.test(message)) {
+    return new FlashlineError('device', 'esp-no-sync', 'no answer from the Espressif ROM loader: hold BOOT (IO0) low while resetting the board, or check that the port is the board’s USB-serial and nothing else has it open')
+  }
+  return new FlashlineError('device', 'esp-failed', `esptool-js: ${message.split('\n')[0]}`)
+}
+
+/** Flashes one .bin at `image.address`, or the parts a manifest lists for the detected chip. */
+export async function flashEsp(t: Transport, image: FlashImage, options: EspOptions & FlashOptions = {}): Promise<FlashResult> {
+  const esptool = (await import('esptool-js')) as EsptoolModule
+  const parts = async (family: string): Promise<Array<{ data: Buffer; address: number; name: string }>> => {
+    if (!image.manifest) {
+      const data = await readFile(image.path)
+      if (data.length !== image.size) throw new FlashlineError('device', 'file-changed', `${image.path} is ${data.length} bytes, expected ${image.size}; was it changed during the flash?`)
+      return [{ data, address: image.address ?? 0x10000, name: image.name }]
+    }
+    const build = image.manifest.builds.find((b) => b.chipFamily.toUpperCase() === family.toUpperCase())
+    if (!build) throw new FlashlineError('usage', 'manifest-no-build', `the manifest has no build for ${family} (it lists ${image.manifest.builds.map((b) => b.chipFamily).join(', ')}); nothing was written`)
+    return Promise.all(build.parts.map(async (p) => ({ data: await readFile(resolve(image.manifest!.baseDir, p.path)), address: p.offset, name: p.path })))
+  }
+  const top = options.baud ?? ESP_BAUD_LADDER[0]!
+  const ladder = [top, ...ESP_BAUD_LADDER.filter((b) => b < top)]
+  let last: FlashlineError | null = null
+  for (const baud of ladder) {
+    try {
+      return await attempt(esptool, t, parts, baud, options)
+    } catch (e) {
+      last = explain(e)
+      if (last.kind !== 'device' || last.code === 'esp-no-sync' || options.signal?.aborted) throw last
+      if (baud !== ladder.at(-1)) options.log?.(`${last.message} at ${baud} baud; trying again at ${ladder[ladder.indexOf(baud) + 1]} baud`)
+      if (t.baudRate !== ROM_BAUD) await t.setBaudRate(ROM_BAUD).catch(() => undefined)
+    }
+  }
+  throw last!
+}
+
+export function createEspFlasher(options: Record<string, unknown> = {}): Flasher {
+  const opts: EspOptions = {
+    baud: typeof options['baud'] === 'number' ? options['baud'] : undefined,
+    before: options['before'] === 'no_reset' ? 'no_reset' : 'default_reset',
+    after: options['after'] === 'no_reset' ? 'no_reset' : 'hard_reset',
+    log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
+  }
+  return { protocol: 'esp', flash: (t, image, f) => flashEsp(t, image, { ...opts, ...f }) }
+}

@@ -1,0 +1,141 @@
+/** Espressif ROM/stub: esptool-js (pinned) drives our ESP32-C3 simulator over a real pty; CLI on the built-in simulator. */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { flashEsp } from '../main/engine/flash/esp'
+import { probeVersion } from '../main/engine/flash/probe'
+import { EspDevice, espChecksum, slipEncode, type EspDeviceOptions } from '../main/engine/sim/esp-device'
+import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { memoryPair } from '../main/engine/transport/memory'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { jsonEvents, runCli } from './harness/cli'
+import { ptyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+const work = tempDir()
+afterAll(() => work.cleanup())
+
+function file(name: string, data: Buffer): string {
+  const p = join(work.dir, name)
+  writeFileSync(p, data)
+  return p
+}
+
+/** Firmware-like data: code-ish repetitive runs and strings, so deflate has something to do. */
+function firmwareLike(version: string, size: number): Buffer {
+  const b = makeFirmwareImage({ version, size, seed: 21 })
+  for (let i = 4096; i + 64 < size; i += 256) b.fill(i & 0xff, i, i + 96)
+  return b
+}
+
+async function ptyBoard(options: EspDeviceOptions = {}) {
+  const pair = await ptyPair()
+  const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+  const device = new EspDevice(options)
+  const served = device.attach(port)
+  const host = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+  return { device, host, close: async () => (await host.close(), await port.close(), await served, await pair.close()) }
+}
+
+describe('ESP serial protocol vectors (bench-protocols.md Appendix B)', () => {
+  it('SLIP-frames the SYNC request and checksums data as the ROM does', () => {
+    const sync = Buffer.concat([Buffer.from([0x00, 0x08, 0x24, 0x00, 0, 0, 0, 0, 0x07, 0x07, 0x12, 0x20]), Buffer.alloc(32, 0x55)])
+    expect(slipEncode(sync).toString('hex')).toBe('c000082400000000000707122055' + '55'.repeat(31) + 'c0')
+    expect(slipEncode(Buffer.from('OHAI', 'latin1')).toString('hex')).toBe('c04f484149c0')
+    expect(slipEncode(Buffer.from([0xc0, 0xdb])).toString('hex')).toBe('c0dbdcdbddc0')
+    expect(espChecksum(Buffer.from([1, 2, 3, 4]))).toBe(0xeb)
+  })
+
+  it('answers SYNC like an ESP32-class ROM: eight replies, value 0x55551207, four status bytes', async () => {
+    const [host, dev] = memoryPair()
+    void new EspDevice().attach(dev)
+    await host.readUntil(/waiting for download\r\n/, 1000)
+    await host.write(slipEncode(Buffer.concat([Buffer.from([0x00, 0x08, 0x24, 0x00, 0, 0, 0, 0, 0x07, 0x07, 0x12, 0x20]), Buffer.alloc(32, 0x55)])))
+    const first = await host.read(14, 1000)
+    expect(first.toString('hex')).toBe('c001080400071255550000000' + '0c0')
+    await host.read(14 * 7, 1000)
+    await host.close()
+  })
+})
+
+describe('esptool-js against our ESP32-C3 simulator on a pty', () => {
+  it('connects, uploads the stub, switches to 921600, writes compressed, verifies MD5: flash byte-identical', async () => {
+    const b = await ptyBoard({ mac: '34:85:18:aa:bb:cc' })
+    try {
+      const fw = firmwareLike('2.1.0', 300_000)
+      const progress: number[] = []
+      const r = await flashEsp(b.host, { path: file('app.bin', fw), size: fw.length, name: 'app.bin', address: 0x10000 }, { onProgress: (p) => p.stage === 'write' && progress.push(p.done) })
+      expect(b.device.read(0x10000, fw.length).equals(fw)).toBe(true)
+      expect(b.device.read(0x10000 + fw.length, 16).equals(Buffer.alloc(16, 0xff))).toBe(true)
+      expect(r).toMatchObject({ bytesWritten: fw.length, verified: 'device', identity: { protocol: 'esp', chip: expect.stringMatching(/^ESP32-C3/), id: '34:85:18:aa:bb:cc', details: { baud: 921600 } } })
+      expect(b.device.commands).toEqual(expect.arrayContaining([0x05, 0x07, 0x06, 0x0f, 0x10, 0x11, 0x12, 0x13])) // stub upload, baud, FLASH_DEFL_*, MD5
+      expect(b.device.commands).not.toContain(0x03) // compressed only
+      expect(progress.at(-1)).toBe(fw.length)
+      expect(progress.every((v, i) => i === 0 || v >= progress[i - 1]!)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('steps down the baud ladder when blocks fail at the high rate (board reset into the ROM via DTR/RTS in between)', async () => {
+    // A pty has no modem lines, so the retry's reset into the ROM is only observable on the in-process link.
+    const [host, dev] = memoryPair()
+    const device = new EspDevice({ maxReliableBaud: 460800 })
+    void device.attach(dev)
+    const log: string[] = []
+    try {
+      const fw = firmwareLike('2.2.0', 60_000)
+      const r = await flashEsp(host, { path: file('ladder.bin', fw), size: fw.length, name: 'ladder.bin', address: 0x20000 }, { log: (m) => log.push(m) })
+      expect(r.identity?.details?.['baud']).toBe(460800)
+      expect(device.read(0x20000, fw.length).equals(fw)).toBe(true)
+      expect(log.join('\n')).toMatch(/at 921600 baud; trying again at 460800 baud/)
+    } finally {
+      await host.close()
+    }
+  }, 60_000)
+
+  it('explains a board that never answers the ROM sync (exit 5 material, not a hang)', async () => {
+    const pair = await ptyPair()
+    const host = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+    try {
+      const fw = firmwareLike('1.0.0', 1000)
+      await expect(flashEsp(host, { path: file('x.bin', fw), size: fw.length, name: 'x.bin', address: 0x10000 }, { before: 'no_reset' })).rejects.toMatchObject({ kind: 'device', code: 'esp-no-sync', message: expect.stringMatching(/BOOT \(IO0\)/) })
+    } finally {
+      await host.close()
+      await pair.close()
+    }
+  }, 30_000)
+})
+
+describe('flashline flash --protocol esp', () => {
+  it('flashes the built-in simulated board, resets it via RTS and probes the new version', async () => {
+    const fw = firmwareLike('3.0.0', 100_000)
+    const r = await runCli(['flash', '--port', 'sim:esp', '--protocol', 'esp', '--file', file('cli.bin', fw), '--probe', 'version[: ]+(\\S+)', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const done = jsonEvents(r.stdout).find((e) => e.type === 'flash-done')
+    expect(done).toMatchObject({ version: '3.0.0', verified: 'device', identity: { chip: expect.stringMatching(/ESP32-C3/) } })
+    expect(r.stdout.split('\n').filter((l) => l.trim() && !l.startsWith('{'))).toEqual([]) // nothing but JSON on stdout
+  })
+
+  it('--manifest writes the parts listed for the detected chip family; a manifest without it writes nothing (exit 2)', async () => {
+    const boot = firmwareLike('boot', 20_000)
+    const app = firmwareLike('4.0.0', 80_000)
+    file('boot.bin', boot)
+    file('app4.bin', app)
+    const manifest = file('manifest.json', Buffer.from(JSON.stringify({ name: 'demo', builds: [
+      { chipFamily: 'ESP32', parts: [{ path: 'boot.bin', offset: 4096 }, { path: 'app4.bin', offset: 65536 }] },
+      { chipFamily: 'ESP32-C3', parts: [{ path: 'boot.bin', offset: 0 }, { path: 'app4.bin', offset: 65536 }] }
+    ] })))
+    const r = await runCli(['flash', '--port', 'sim:esp', '--protocol', 'esp', '--manifest', manifest, '--probe', 'version[: ]+(\\S+)', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const done = jsonEvents(r.stdout).find((e) => e.type === 'flash-done')
+    expect(done).toMatchObject({ version: '4.0.0', bytes: boot.length + app.length, identity: { details: { parts: [{ address: 0, size: boot.length }, { address: 65536, size: app.length }] } } })
+    const other = file('manifest-s3.json', Buffer.from(JSON.stringify({ builds: [{ chipFamily: 'ESP32-S3', parts: [{ path: 'app4.bin', offset: 65536 }] }] })))
+    const r2 = await runCli(['flash', '--port', 'sim:esp', '--protocol', 'esp', '--manifest', other])
+    expect(r2.code).toBe(2)
+    expect(r2.stderr).toMatch(/no build for ESP32-C3 \(it lists ESP32-S3\); nothing was written/)
+    const r3 = await runCli(['flash', '--port', 'sim:esp', '--protocol', 'ymodem', '--manifest', manifest])
+    expect(r3.code).toBe(2)
+    expect(r3.stderr).toMatch(/--manifest is for --protocol esp/)
+  })
+})
