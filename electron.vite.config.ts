@@ -6,7 +6,8 @@ import react from '@vitejs/plugin-react'
 export default defineConfig({
   main: {
     build: {
-      lib: { entry: resolve('main/index.ts') },
+      // the ESP flasher's worker thread is its own entry (out/main/esp-worker.js, found next to the bundle)
+      lib: { entry: { index: resolve('main/index.ts'), 'esp-worker': resolve('main/engine/flash/esp-worker.ts') } },
       externalizeDeps: { include: ['serialport', '@serialport/bindings-cpp', 'mqtt'] }
     }
   },

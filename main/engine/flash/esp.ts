@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { readFileSync } from 'node:fs'
+import { isMainThread } from 'node:worker_threads'
 import { FlashlineError } from '../errors'
 import type { FlashImage, FlashManifest, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
+import { flashEspThreaded } from './esp-threaded'
 import { WebSerialOverTransport } from './esp-web-serial'
 import type { FlashOptions, Flasher } from './flasher'
 
@@ -122,7 +124,7 @@ async function attempt(
     return {
       bytesWritten: total,
       verified: 'device',
-      identity: { protocol: 'esp', chip: description, id: mac, details: { family, baud: flashBaud, parts: files.map((f) => ({ name: f.name, address: f.address, size: f.data.length })) } },
+      identity: { protocol: 'esp', chip: description, id: mac, details: { family, baud: flashBaud, thread: isMainThread ? 'main' : 'worker', parts: files.map((f) => ({ name: f.name, address: f.address, size: f.data.length })) } },
       ...(bootLog ? { bootLog } : {})
     }
   } catch (e) {
@@ -179,5 +181,10 @@ export function createEspFlasher(options: Record<string, unknown> = {}): Flasher
     after: options['after'] === 'no_reset' ? 'no_reset' : 'hard_reset',
     log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
   }
-  return { protocol: 'esp', flash: (t, image, f) => flashEsp(t, image, { ...opts, ...f }) }
+  // esptool-js's deflate and byte-wise progress inflate are CPU-heavy: off the main thread by default
+  const threaded = options['thread'] !== false
+  return {
+    protocol: 'esp',
+    flash: (t, image, f) => (threaded ? flashEspThreaded(t, image, { ...opts, ...f }) : flashEsp(t, image, { ...opts, ...f }))
+  }
 }
