@@ -41,6 +41,7 @@ export class SerialTransport implements Transport {
   private closeListeners: Array<(err?: Error) => void> = []
   private closedByUs = false
   private signalsUnsupported = false
+  private pendingWrites = new Set<{ resolve: () => void; reject: (e: Error) => void }>()
 
   private constructor(
     private readonly port: SerialPort,
@@ -53,6 +54,7 @@ export class SerialTransport implements Transport {
         ? new FlashlineError('device', 'port-lost', `port ${options.path} was lost (unplugged or reset)${err ? `: ${err.message}` : ''}`)
         : new FlashlineError('device', 'port-closed', `port ${options.path} is closed`)
       this.queue.fail(error)
+      this.failPendingWrites(error)
       for (const l of this.closeListeners) l(lost ? error : undefined)
     })
     port.on('error', () => {
@@ -89,11 +91,21 @@ export class SerialTransport implements Transport {
   write(data: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.port.isOpen) return reject(new FlashlineError('device', 'port-closed', `port ${this.path} is closed`))
-      this.port.write(Buffer.from(data), (err) => {
-        if (err) return reject(new FlashlineError('device', 'write-failed', `writing to ${this.path} failed: ${err.message}`))
-        this.port.drain((e) => (e ? reject(new FlashlineError('device', 'write-failed', `writing to ${this.path} failed: ${e.message}`)) : resolve()))
-      })
+      // A drain can stay blocked in the OS (nobody reading the other end); closing must still end the write.
+      const settle = { resolve, reject }
+      this.pendingWrites.add(settle)
+      const done = (err?: Error | null): void => {
+        if (!this.pendingWrites.delete(settle)) return
+        if (err) reject(new FlashlineError('device', 'write-failed', `writing to ${this.path} failed: ${err.message}`))
+        else resolve()
+      }
+      this.port.write(Buffer.from(data), (err) => (err ? done(err) : this.port.drain((e) => done(e))))
     })
+  }
+
+  private failPendingWrites(error: FlashlineError): void {
+    for (const w of this.pendingWrites) w.reject(error)
+    this.pendingWrites.clear()
   }
   read(n: number, timeoutMs: number): Promise<Buffer> {
     return this.queue.read(n, timeoutMs)
@@ -142,7 +154,14 @@ export class SerialTransport implements Transport {
   async close(): Promise<void> {
     if (!this.port.isOpen) return
     this.closedByUs = true
-    await new Promise<void>((resolve) => this.port.close(() => resolve()))
+    const error = new FlashlineError('device', 'port-closed', `port ${this.path} is closed`)
+    this.failPendingWrites(error)
+    this.queue.fail(error)
+    // The OS close can wait behind a blocked drain; ours is bounded (the descriptor is released when it returns).
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000)
+      this.port.close(() => (clearTimeout(t), resolve()))
+    })
   }
 
   onClose(listener: (err?: Error) => void): void {
