@@ -2,7 +2,8 @@
  * npm run bench — measured side by side in one run, printed as a table of ratios.
  *  1. YMODEM payload throughput on a paced pty link (115200/921600 baud, 1/16 ms USB latency):
  *     ours vs lrzsz `sb -k`, both into lrzsz `rb`; plus ours into our simulated ST-IAP bootloader.
- *  1b. STM32 write/verify vs stm32flash; MCUboot SMP upload at MTU 512 and 2048 (same paced link).
+ *  1b. STM32 write/verify vs stm32flash; MCUboot SMP upload at MTU 512 and 2048 (same paced link);
+ *      ESP compressed write (incompressible and firmware-like) at 921600 as a fraction of the line rate.
  *  2. Download: `flashline fetch` (hash in the same pass) vs `curl` for a 256 MiB package from the
  *     same loopback HTTPS server.
  *  3. Peak RSS of `flashline fetch` for a 1 GiB package.
@@ -16,6 +17,7 @@ import { makeFirmwareImage } from '../../main/engine/sim/firmware-image'
 import { startPackageServer } from '../../main/engine/sim/package-server'
 import { simTls } from '../../main/engine/sim/tls'
 import { buildMcubootImage } from '../../main/engine/flash/mcuboot-image'
+import { EspDevice } from '../../main/engine/sim/esp-device'
 import { McubootDevice } from '../../main/engine/sim/mcuboot-device'
 import { Stm32Device, type Stm32Personality } from '../../main/engine/sim/stm32-device'
 import { YmodemDevice } from '../../main/engine/sim/ymodem-device'
@@ -230,6 +232,48 @@ async function mcubootBench(): Promise<void> {
   row('mcuboot', `${Math.round(image.length / 1024)} KiB, 115200 8N1, 1 ms`, `MTU 512: ${frac(small.ms)} of line (${small.requests} chunks)`, `MTU 2048: ${frac(big.ms)} of line (${big.requests} chunks)`, `2048 vs 512: ${(small.ms / big.ms).toFixed(2)}×`, 'ceiling ≈0.73 (base64)')
 }
 
+/** Milliseconds from the first to the last event of a type in a --json run. */
+function stageSpan(stdout: string, stage: string, endType: string): number {
+  const ev = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; time: string; stage?: string })
+  const a = ev.find((e) => e.type === 'flash-progress' && e.stage === stage)
+  const b = ev.find((e) => e.type === 'flash-progress' && e.stage === endType)
+  if (!a || !b) throw new Error(`no ${stage}/${endType} progress in: ${stdout.slice(0, 500)}`)
+  return Date.parse(b.time) - Date.parse(a.time)
+}
+
+async function espBench(): Promise<void> {
+  const size = QUICK ? 256 * 1024 : 1024 * 1024
+  const random = makeFirmwareImage({ version: 'bench', size, seed: 9 })
+  // firmware-like: code and tables repeat a lot (real ESP-IDF apps deflate to ~55–65 %)
+  const typical = Buffer.from(random)
+  for (let i = 0; i + 160 < size; i += 256) typical.fill((i >> 8) & 0xff, i, i + 160)
+  const lineRate = 921600 / 10
+  process.stderr.write(`ESP32-C3 sim, ${size / 1024} KiB at 0x10000, 921600 8N1 emulated, 1 ms latency\n`)
+  const run = async (data: Buffer, name: string): Promise<{ ms: number; ratio: number }> => {
+    const file = join(work, name)
+    writeFileSync(file, data)
+    const line = new LineEmulator({ baud: 921600, latencyMs: 1, bitsPerByte: 10 })
+    await line.start()
+    const port = await SerialTransport.open({ path: line.devicePath, baudRate: 115200 })
+    const device = new EspDevice({})
+    void device.attach(port)
+    try {
+      const r = await sh(`${process.execPath} ${join(ROOT, 'bin', 'flashline.js')} flash --port ${line.hostPath} --protocol esp --file ${file} --json`)
+      if (r.code !== 0) throw new Error(`flashline flash failed: ${r.stderr}`)
+      if (!device.read(0x10000, data.length).equals(data)) throw new Error('ESP bench: the flash does not hold the image')
+      const { deflateSync } = await import('node:zlib')
+      return { ms: stageSpan(r.stdout, 'write', 'verify'), ratio: deflateSync(data, { level: 9 }).length / data.length }
+    } finally {
+      await port.close()
+      await line.close()
+    }
+  }
+  const a = await run(random, 'esp-random.bin')
+  const b = await run(typical, 'esp-typical.bin')
+  const frac = (ms: number): string => (size / (ms / 1000) / lineRate).toFixed(2)
+  row('esp', `${size / 1024} KiB, 921600 8N1, 1 ms`, `incompressible: ${frac(a.ms)} of line`, `firmware-like (deflates to ${Math.round(b.ratio * 100)} %): ${frac(b.ms)} of line`, 'write phase, uncompressed bytes / line rate', 'esptool-js 0.7.0 on a worker')
+}
+
 async function fillFile(path: string, bytes: number): Promise<void> {
   const fd = openSync(path, 'w')
   const block = makeFirmwareImage({ version: 'big', size: 4 * 1024 * 1024, seed: 11 })
@@ -289,10 +333,11 @@ async function downloadBench(): Promise<void> {
 
 async function main(): Promise<void> {
   try {
-    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | mcuboot | download, for a quick look at one part
+    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | mcuboot | esp | download, for a quick look at one part
     if (!only || only === 'ymodem') await ymodemBench()
     if (!only || only === 'stm32') await stm32Bench()
     if (!only || only === 'mcuboot') await mcubootBench()
+    if (!only || only === 'esp') await espBench()
     if (!only || only === 'download') await downloadBench()
   } finally {
     rmSync(work, { recursive: true, force: true })

@@ -13,7 +13,9 @@ function startWorker(data: EspWorkerData): Worker {
   const bundled = join(__dirname, 'esp-worker.js')
   if (existsSync(bundled)) return new Worker(bundled, { workerData: data })
   const source = join(__dirname, 'esp-worker.ts')
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)})`, { eval: true, workerData: data })
+  // resolved here: an eval'd worker resolves bare names from the process's working directory
+  const tsx = require.resolve('tsx/cjs')
+  return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)})`, { eval: true, workerData: data })
 }
 
 /**
