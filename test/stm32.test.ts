@@ -14,10 +14,10 @@ import { tempDir } from './harness/tmp'
 const work = tempDir()
 afterAll(() => work.cleanup())
 
-async function board(personality: Stm32Personality) {
+async function board(personality: Stm32Personality, protection: { readProtected?: boolean; writeProtected?: boolean } = {}) {
   const pair = await ptyPair()
   const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
-  const device = new Stm32Device(personality)
+  const device = new Stm32Device(personality, protection)
   // a marker far away that a page-wise erase must leave alone
   device.flash.write('KEEP-ME', 100 * 1024, 'latin1')
   const erased: Array<number[] | 'all'> = []
@@ -72,6 +72,58 @@ describe('real stm32flash against our STM32 simulator (pty, -m 8n1)', () => {
       }
     }, 60_000)
   }
+})
+
+describe('read-out and write protection', () => {
+  it('real stm32flash removes (-k) and sets (-j) read-out protection on our simulator', async () => {
+    const b = await board('f1', { readProtected: true })
+    try {
+      const k = await run('stm32flash', ['-m', '8n1', '-b', '115200', '-k', b.pair.a])
+      expect(k.code, k.out).toBe(0)
+      expect(b.device.readProtected).toBe(false)
+      expect(b.device.flash.toString('latin1', 100 * 1024, 100 * 1024 + 7)).not.toBe('KEEP-ME') // unprotect mass-erases
+      const j = await run('stm32flash', ['-m', '8n1', '-b', '115200', '-j', b.pair.a])
+      expect(j.code, j.out).toBe(0)
+      expect(b.device.readProtected).toBe(true)
+    } finally {
+      await b.close()
+    }
+  }, 60_000)
+
+  it('a protected chip is refused with a hint to --unprotect (exit 5, nothing written); --unprotect warns, erases and flashes', async () => {
+    const b = await board('f1', { readProtected: true, writeProtected: true })
+    try {
+      const fw = makeFirmwareImage({ version: 'after-rdp', size: 3000, seed: 31 })
+      const path = file('rdp.bin', fw)
+      const refused = await runCli(['flash', '--port', b.pair.a, '--protocol', 'stm32', '--parity', 'none', '--file', path])
+      expect(refused.code).toBe(5)
+      expect(refused.stderr).toMatch(/read-out or write protected.*--unprotect.*mass-erases/)
+      expect(b.device.flash.toString('latin1', 100 * 1024, 100 * 1024 + 7)).toBe('KEEP-ME')
+      const r = await runCli(['flash', '--port', b.pair.a, '--protocol', 'stm32', '--parity', 'none', '--file', path, '--unprotect', '--probe', 'version[: ]+(\\S+)'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout + r.stderr).toMatch(/WARNING: removing read-out protection .* erases the whole flash/)
+      expect(b.device.readProtected).toBe(false)
+      expect(b.device.writeProtected).toBe(false)
+      expect(b.device.flash.subarray(0, fw.length).equals(fw)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  }, 60_000)
+
+  it('--protect enables read-out protection after the verified write and does not try Go', async () => {
+    const b = await board('f1-crc')
+    try {
+      const fw = makeFirmwareImage({ version: 'locked', size: 2000, seed: 32 })
+      const r = await runCli(['flash', '--port', b.pair.a, '--protocol', 'stm32', '--parity', 'none', '--file', file('lock.bin', fw), '--protect', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(b.device.readProtected).toBe(true)
+      expect(b.device.flash.subarray(0, fw.length).equals(fw)).toBe(true)
+      expect(b.device.log.filter((l) => l.startsWith('cmd'))).toEqual(expect.arrayContaining(['cmd a1', 'cmd 82']))
+      expect(b.device.log).not.toContain('cmd 21')
+    } finally {
+      await b.close()
+    }
+  }, 60_000)
 })
 
 describe('flashline flash --protocol stm32 against the simulator over a pty', () => {

@@ -34,11 +34,11 @@ export interface AgentConfig {
 export async function flashSlot(
   slot: SlotConfig,
   pkg: { path: string; size: number; name: string; manifest?: FlashManifest },
-  options: { signal?: AbortSignal; onProgress?: (p: FlashProgress) => void; onProving?: () => void }
+  options: { signal?: AbortSignal; onProgress?: (p: FlashProgress) => void; onProving?: () => void; log?: (message: string) => void }
 ): Promise<FlashOutcome> {
   const line = PROTOCOL_LINE_DEFAULTS[slot.protocol]
   const address = (slot.protocolOptions?.['address'] as number | undefined) ?? DEFAULT_ADDRESS[slot.protocol]
-  const flasher = await createFlasher(slot.protocol, { ...slot.protocolOptions, baud: slot.baud })
+  const flasher = await createFlasher(slot.protocol, { ...slot.protocolOptions, baud: slot.baud, ...(options.log ? { log: options.log } : {}) })
   const openBaud = line.slotBaudIsFlashRate ? line.baudRate : slot.baud ?? line.baudRate
   let transport: Transport | null = await openTransport(slot.port, { baudRate: openBaud, parity: slot.parity ?? line.parity })
   try {
@@ -86,7 +86,8 @@ export class Agent extends EventEmitter {
         flashSlot(slot, { path: pkg.path, size: pkg.size, name: job.order.source.fileName ?? `${job.order.targetVersion ?? 'firmware'}.bin` }, {
           signal,
           onProgress,
-          onProving: () => onPhase('proving')
+          onProving: () => onPhase('proving'),
+          log: (message) => this.emit('log', `${slot.deviceId}: ${message}`)
         })
     }
     this.station = new Station({ dataDir: join(config.dataDir, 'stations', safeName(config.identity)), adapter: config.adapter, slots: config.slots, work })

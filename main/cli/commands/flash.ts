@@ -23,6 +23,8 @@ export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|m
   --verify MODE      stm32: auto (CRC 0xA1 if listed, else read-back), readback, crc or none
   --entry SEQ        stm32: DTR/RTS bootloader entry[:exit] sequence, stm32flash -i syntax
                      (e.g. "-rts&dtr,,rts,:-dtr,rts,-rts": BOOT0 on DTR, reset on RTS)
+  --unprotect        stm32: remove write and read-out protection first (read-out unprotect ERASES the whole chip)
+  --protect          stm32: enable read-out protection after the verified write (no read-back or Go afterwards)
   --manifest FILE    esp: flash the parts an ESP Web Tools style manifest lists for the detected chip
                      ({"builds":[{"chipFamily":"ESP32-C3","parts":[{"path":"app.bin","offset":65536}]}]})
   --image N          mcuboot: image number (multi-image builds), default 0
@@ -78,7 +80,11 @@ export async function flashCommand(argv: string[], makeOutput: (json: boolean) =
       out.event('flash-progress', { stage: p.stage, done: p.done, total: p.total })
       out.progress(p.stage, p.done, p.total, meter.rate(p.done))
     },
-    onProving: () => out.info('probing the version on the console…')
+    onProving: () => out.info('probing the version on the console…'),
+    log: (message) => {
+      out.event('flash-log', { message })
+      out.info(message)
+    }
   })
   out.clearBar()
   out.event('flash-done', { bytes: outcome.result.bytesWritten, verified: outcome.result.verified, identity: outcome.result.identity, version: outcome.probedVersion })

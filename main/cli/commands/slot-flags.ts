@@ -17,6 +17,8 @@ export const SLOT_OPTIONS: OptionSpec = {
   mtu: { type: 'string' },
   verify: { type: 'string' },
   entry: { type: 'string' },
+  unprotect: { type: 'boolean' },
+  protect: { type: 'boolean' },
   probe: { type: 'string' },
   'probe-baud': { type: 'string' },
   'probe-timeout': { type: 'string' }
@@ -61,6 +63,8 @@ export function slotFrom(flags: Flags, deviceId: string, currentVersion: string)
     parseSignalSequence(entry) // a bad sequence is a usage error now, not halfway through a flash
     protocolOptions['entry'] = entry
   }
+  if (flags['unprotect'] === true) protocolOptions['unprotect'] = true
+  if (flags['protect'] === true) protocolOptions['protect'] = true
   const imageNo = int(flags, 'image', { min: 0, max: 15 })
   if (imageNo !== undefined) protocolOptions['image'] = imageNo
   const mtu = int(flags, 'mtu', { min: 128, max: 65535 })

@@ -106,7 +106,7 @@ function describe(v: Json): string {
   return `${typeof v} ${String(v)}`
 }
 
-const DEVICE_FIELDS = ['id', 'port', 'protocol', 'baud', 'parity', 'currentVersion', 'menuCommand', 'address', 'entry', 'verify', 'image', 'mtu', 'probe']
+const DEVICE_FIELDS = ['id', 'port', 'protocol', 'baud', 'parity', 'currentVersion', 'menuCommand', 'address', 'entry', 'verify', 'unprotect', 'protect', 'image', 'mtu', 'probe']
 const CONNECTION_FIELDS = ['platform', 'broker', 'ca', 'allowHttp', 'username', 'passwordFile', 'passwordEnv', 'connectTimeoutSeconds', 'iotda', 'fogcloud', 'wudun', 'devices']
 
 function readDevice(r: Reader, v: Json, path: string): SlotConfig {
@@ -114,6 +114,11 @@ function readDevice(r: Reader, v: Json, path: string): SlotConfig {
   const protocolOptions: Record<string, unknown> = {}
   const address = r.int(d, 'address', path, 0, 0xffffffff)
   if (address !== undefined) protocolOptions['address'] = address
+  for (const k of ['unprotect', 'protect'] as const) {
+    if (d[k] === undefined) continue
+    if (typeof d[k] !== 'boolean') r.fail(`${path}.${k}`, `expected true or false, got ${JSON.stringify(d[k])}`)
+    if (d[k]) protocolOptions[k] = true
+  }
   const imageNo = r.int(d, 'image', path, 0, 15)
   if (imageNo !== undefined) protocolOptions['image'] = imageNo
   const mtu = r.int(d, 'mtu', path, 128, 65535)

@@ -73,7 +73,12 @@ async function attempt(
   const transport = new esptool.Transport(device as unknown as ConstructorParameters<EsptoolModule['Transport']>[0], false)
   // esptool-js prints some trace lines ("readLoop exited") with console.log even with tracing off; stdout is ours (--json)
   transport.trace = () => undefined
-  const terminal = { clean: () => undefined, writeLine: (l: string) => log(l), write: (l: string) => l.trim() && log(l.trim()) }
+  // per-block "Writing at 0x… (n %)" lines duplicate the progress events
+  const say = (l: string): void => {
+    const line = l.trim()
+    if (line && !line.startsWith('Writing at')) log(line)
+  }
+  const terminal = { clean: () => undefined, writeLine: say, write: say }
   const loader = new esptool.ESPLoader({ transport, baudrate: baud, romBaudrate: ROM_BAUD, terminal, debugLogging: false })
   const abort = () => void transport.disconnect().catch(() => undefined)
   options.signal?.addEventListener('abort', abort, { once: true })

@@ -19,6 +19,10 @@ export interface Stm32Options {
   go?: boolean
   /** DTR/RTS sequence (stm32flash `-i` syntax) that enters the bootloader before and leaves it after. */
   entry?: string
+  /** Remove write protection and read-out protection first. Read-out unprotect MASS-ERASES the flash. */
+  unprotect?: boolean
+  /** Enable read-out protection after a verified write (the flash can then no longer be read over the bootloader). */
+  protect?: boolean
   log?: (m: string) => void
 }
 
@@ -55,18 +59,27 @@ class Stm32Session {
     }
   }
 
+  /**
+   * Writes and waits for the ACK at the same time: the answer cannot come before the bytes are out,
+   * and waiting for the OS drain first costs a thread-pool round trip per frame (three per block).
+   */
+  async exchange(bytes: Uint8Array, what: string, timeoutMs = 1000): Promise<void> {
+    const written = this.t.write(bytes)
+    written.catch(() => undefined)
+    await Promise.race([this.ack(what, timeoutMs), written.then(() => new Promise<never>(() => undefined))])
+    await written
+  }
+
   async command(code: number, what: string): Promise<void> {
     this.check()
-    await this.t.write(Uint8Array.of(code, code ^ 0xff))
-    await this.ack(`command ${what}`)
+    await this.exchange(Uint8Array.of(code, code ^ 0xff), `command ${what}`)
   }
 
   async sendAddress(addr: number, what: string): Promise<void> {
     const a = Buffer.alloc(5)
     a.writeUInt32BE(addr >>> 0, 0)
     a[4] = a[0]! ^ a[1]! ^ a[2]! ^ a[3]!
-    await this.t.write(a)
-    await this.ack(`the address 0x${addr.toString(16)} for ${what}`)
+    await this.exchange(a, `the address 0x${addr.toString(16)} for ${what}`)
   }
 
   /** 0x7F once; a NACK means the bootloader was already synchronised (as stm32flash accepts). */
@@ -144,15 +157,13 @@ class Stm32Session {
     frame[0] = data.length - 1
     data.copy(frame, 1)
     frame[frame.length - 1] = frame.subarray(0, frame.length - 1).reduce((x, b) => x ^ b, 0)
-    await this.t.write(frame)
-    await this.ack(`writing 0x${addr.toString(16)}`, 2000)
+    await this.exchange(frame, `writing 0x${addr.toString(16)}`, 2000)
   }
 
   async read(addr: number, length: number): Promise<Buffer> {
     await this.command(0x11, 'Read Memory')
     await this.sendAddress(addr, 'Read Memory')
-    await this.t.write(Uint8Array.of(length - 1, (length - 1) ^ 0xff))
-    await this.ack('the read length')
+    await this.exchange(Uint8Array.of(length - 1, (length - 1) ^ 0xff), 'the read length')
     return this.t.read(length, 2000)
   }
 
@@ -168,6 +179,24 @@ class Stm32Session {
     const r = await this.t.read(5, 2000)
     if ((r[0]! ^ r[1]! ^ r[2]! ^ r[3]!) !== r[4]) throw new FlashlineError('device', 'stm32-protocol', 'the checksum reply from the bootloader is corrupt')
     return r.readUInt32BE(0)
+  }
+
+  /**
+   * Readout/Write (un)protect: the bootloader ACKs the command, ACKs again when the option bytes are
+   * written (read-out unprotect mass-erases first), then resets itself; we sync again afterwards.
+   */
+  async protection(code: 0x63 | 0x73 | 0x82 | 0x92, what: string, sectors?: number[]): Promise<void> {
+    if (!this.commands.includes(code)) throw new FlashlineError('device', 'stm32-unsupported', `this bootloader does not offer ${what} (command 0x${code.toString(16)})`)
+    await this.command(code, what)
+    if (sectors) {
+      const frame = Buffer.from([sectors.length - 1, ...sectors, 0])
+      frame[frame.length - 1] = frame.subarray(0, frame.length - 1).reduce((x, b) => x ^ b, 0)
+      await this.exchange(frame, `${what} sectors`)
+    }
+    await this.ack(what, code === 0x92 ? 40_000 : 5000)
+    // the system reset after an option byte change takes a moment
+    await new Promise((r) => setTimeout(r, 100))
+    await this.sync()
   }
 
   async go(addr: number): Promise<void> {
@@ -202,8 +231,28 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
   const padded = Buffer.alloc(Math.ceil(file.length / 4) * 4, 0xff)
   file.copy(padded)
 
+  if (options.unprotect) {
+    // Read-out protection first: while it is on, the bootloader refuses Write Unprotect.
+    options.log?.('WARNING: removing read-out protection (Readout Unprotect 0x92) erases the whole flash')
+    await s.protection(0x92, 'Readout Unprotect')
+    if (s.commands.includes(0x73)) {
+      options.log?.('removing write protection (Write Unprotect 0x73)')
+      await s.protection(0x73, 'Write Unprotect')
+    }
+  }
   progress?.({ stage: 'erase', done: 0, total: padded.length })
-  await s.erase(chip, options.massErase ? 'mass' : pagesCovering(chip, offset, padded.length))
+  try {
+    await s.erase(chip, options.massErase ? 'mass' : pagesCovering(chip, offset, padded.length))
+  } catch (e) {
+    if (e instanceof FlashlineError && e.code === 'stm32-nack' && !options.unprotect) {
+      throw new FlashlineError(
+        'device',
+        'stm32-protected',
+        `the STM32 bootloader refused to erase: the chip is read-out or write protected. Flash again with --unprotect (this mass-erases the chip, including any data or calibration kept in flash)`
+      )
+    }
+    throw e
+  }
 
   for (let done = 0; done < padded.length; ) {
     const n = Math.min(BLOCK, padded.length - done)
@@ -235,7 +284,12 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
     }
     verified = 'device'
   }
-  if (options.go ?? true) {
+  if (options.protect) {
+    options.log?.('enabling read-out protection (Readout Protect 0x82): the flash can no longer be read or verified over the bootloader; removing it erases the chip')
+    await s.protection(0x82, 'Readout Protect')
+  }
+  // With read-out protection on, the bootloader refuses Go; the chip starts the application at its next reset.
+  if ((options.go ?? true) && !options.protect) {
     progress?.({ stage: 'reset', done: 0, total: 1 })
     await s.go(address)
   }
@@ -250,6 +304,8 @@ export function createStm32Flasher(options: Record<string, unknown> = {}): Flash
     massErase: options['massErase'] === true,
     go: options['go'] !== false,
     entry: typeof options['entry'] === 'string' ? options['entry'] : undefined,
+    unprotect: options['unprotect'] === true,
+    protect: options['protect'] === true,
     log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
   }
   return { protocol: 'stm32', flash: (t, image, f) => flashStm32(t, image, { ...opts, ...f }) }

@@ -25,10 +25,13 @@ export class Stm32Device extends EventEmitter {
   readonly commands: number[]
   readonly bootloaderVersion: number
   readonly log: string[] = []
+  /** Option-byte state: RDP level 1 and write protection of any sector. */
+  readProtected: boolean
+  writeProtected: boolean
   private synced = false
   private t: Transport | null = null
 
-  constructor(readonly personality: Stm32Personality = 'f1', options: { version?: string } = {}) {
+  constructor(readonly personality: Stm32Personality = 'f1', options: { version?: string; readProtected?: boolean; writeProtected?: boolean } = {}) {
     super()
     const pid = personality === 'f4' ? 0x413 : 0x410
     this.chip = chipByPid(pid)!
@@ -37,6 +40,8 @@ export class Stm32Device extends EventEmitter {
     this.bootloaderVersion = personality === 'f4' ? 0x31 : 0x22
     const erase = personality === 'f4' ? 0x44 : 0x43
     this.commands = [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, erase, 0x63, 0x73, 0x82, 0x92, ...(personality === 'f1-crc' ? [0xa1] : [])]
+    this.readProtected = options.readProtected ?? false
+    this.writeProtected = options.writeProtected ?? false
   }
 
   get version(): string {
@@ -89,6 +94,12 @@ export class Stm32Device extends EventEmitter {
       await this.send(NACK)
       return
     }
+    // AN3155: with read-out protection only Get, Get Version, Get ID and Readout Unprotect are served.
+    if (this.readProtected && ![0x00, 0x01, 0x02, 0x92].includes(b)) {
+      this.log.push(`NACK ${b.toString(16)} (read-out protected)`)
+      await this.send(NACK)
+      return
+    }
     this.log.push(`cmd ${b.toString(16)}`)
     switch (b) {
       case 0x00:
@@ -112,11 +123,40 @@ export class Stm32Device extends EventEmitter {
         return this.extendedErase()
       case 0xa1:
         return this.checksum()
-      default:
-        // Protection commands: acknowledged, then the device resets (drops sync).
-        await this.send(ACK, ACK)
-        this.synced = false
+      case 0x63: {
+        await this.send(ACK)
+        const n = (await this.bytes(1))[0]!
+        const rest = await this.bytes(n + 2)
+        let x = n
+        for (let i = 0; i <= n; i++) x ^= rest[i]!
+        if (x !== rest[n + 1]) return this.send(NACK)
+        this.writeProtected = true
+        return this.optionBytesWritten()
+      }
+      case 0x73:
+        await this.send(ACK)
+        this.writeProtected = false
+        return this.optionBytesWritten()
+      case 0x82:
+        await this.send(ACK)
+        this.readProtected = true
+        return this.optionBytesWritten()
+      case 0x92:
+        await this.send(ACK)
+        // leaving RDP level 1 mass-erases the flash and the option bytes (so write protection goes too, as on F1)
+        this.flash.fill(0xff)
+        this.emit('erased', 'all')
+        this.readProtected = false
+        this.writeProtected = false
+        return this.optionBytesWritten()
     }
+  }
+
+  /** Second ACK, then the system reset that applies new option bytes (the host must sync again). */
+  private async optionBytesWritten(): Promise<void> {
+    await this.send(ACK)
+    this.synced = false
+    this.emit('reset')
   }
 
   /** Reads 4-byte big-endian address + XOR checksum; resolves to the region and offset, or NACKs. */
@@ -155,6 +195,7 @@ export class Stm32Device extends EventEmitter {
     let x = n
     for (const d of payload) x ^= d
     if (x !== data[n + 1] || at.offset + payload.length > at.mem.length) return this.send(NACK)
+    if (at.mem === this.flash && this.writeProtected) return this.send(NACK)
     if (at.mem === this.flash) for (let i = 0; i < payload.length; i++) this.flash[at.offset + i]! &= payload[i]!
     else payload.copy(at.mem, at.offset)
     await this.send(ACK)
@@ -167,6 +208,7 @@ export class Stm32Device extends EventEmitter {
   }
 
   private erasePages(pages: number[]): boolean {
+    if (this.writeProtected) return false
     if (pages.some((p) => this.pageRange(p)[1] > this.flash.length)) return false
     for (const p of pages) {
       const [s, e] = this.pageRange(p)
@@ -181,7 +223,7 @@ export class Stm32Device extends EventEmitter {
     const n = (await this.bytes(1))[0]!
     if (n === 0xff) {
       const c = (await this.bytes(1))[0]!
-      if (c !== 0x00) return this.send(NACK)
+      if (c !== 0x00 || this.writeProtected) return this.send(NACK)
       this.flash.fill(0xff)
       this.emit('erased', 'all')
       return this.send(ACK)
@@ -199,7 +241,7 @@ export class Stm32Device extends EventEmitter {
     const n = h.readUInt16BE(0)
     if (n >= 0xfff0) {
       const c = (await this.bytes(1))[0]!
-      if (c !== (h[0]! ^ h[1]!)) return this.send(NACK)
+      if (c !== (h[0]! ^ h[1]!) || this.writeProtected) return this.send(NACK)
       this.flash.fill(0xff)
       this.emit('erased', 'all')
       return this.send(ACK)
