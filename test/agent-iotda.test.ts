@@ -12,6 +12,8 @@ import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
 import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
 import { simTls } from '../main/engine/sim/tls'
 import { YmodemDevice } from '../main/engine/sim/ymodem-device'
+import { McubootDevice } from '../main/engine/sim/mcuboot-device'
+import { buildMcubootImage } from '../main/engine/flash/mcuboot-image'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { jsonEvents, runCli, type CliRun } from './harness/cli'
 import { startMosquitto, type Broker } from './harness/mosquitto'
@@ -131,6 +133,30 @@ describe('flashline agent on IoTDA (mosquitto + pty + HTTPS)', () => {
     expect(reqs[0]!.headers['authorization']).toMatch(/^Bearer [0-9a-f]+$/)
     const events = jsonEvents(r.stdout)
     expect(events.some((e) => e.type === 'job-closed' && e.result === 'succeeded')).toBe(true)
+  }, 90_000)
+
+  it('the same job engine drives other bench protocols: an order for an MCUboot board closes with the probed version', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const pair = await ptyPair()
+    const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+    const device = new McubootDevice({ version: '1.0.0' })
+    const served = device.attach(port)
+    try {
+      const pkg = buildMcubootImage(makeFirmwareImage({ version: '2.4.0', size: 30_000, seed: 77 }), { major: 2, minor: 4, revision: 0 })
+      const t = cloud.createTask({ deviceId, targetVersion: '2.4.0', package: pkg, fileName: 'app-2.4.0.signed.bin' })
+      const args = agentArgs(deviceId, dataDir, { pair } as Bench)
+      args[args.indexOf('ymodem')] = 'mcuboot'
+      const r = await runCli(args, { timeoutMs: 60_000 })
+      expect(r.code, explain(r)).toBe(0)
+      const closed = await cloud.waitForTask(t.id, 10_000)
+      expect(closed.status, closed.detail).toBe('succeeded')
+      expect(closed.progress.at(-1)).toMatchObject({ resultCode: 0, progress: 100, version: '2.4.0' })
+      expect(device.image?.equals(pkg)).toBe(true)
+    } finally {
+      await port.close()
+      await served
+      await pair.close()
+    }
   }, 90_000)
 
   it('v2: presigned URL downloaded without Authorization or Content-Type', async () => {
