@@ -118,6 +118,21 @@ describe('flashline flash --protocol esp', () => {
     expect(r.stdout.split('\n').filter((l) => l.trim() && !l.startsWith('{'))).toEqual([]) // nothing but JSON on stdout
   })
 
+  it('flashes an ESP32-C3 behind a real pty from another working directory (the worker still finds its code)', async () => {
+    const b = await ptyBoard()
+    const port = b.host.path
+    await b.host.close() // the CLI opens the host side itself
+    try {
+      const fw = firmwareLike('3.1.0', 120_000)
+      const r = await runCli(['flash', '--port', port, '--protocol', 'esp', '--file', file('pty.bin', fw), '--baud', '460800', '--json'], { cwd: work.dir })
+      expect(r.code, r.stderr).toBe(0)
+      expect(b.device.read(0x10000, fw.length).equals(fw)).toBe(true)
+      expect(jsonEvents(r.stdout).find((e) => e.type === 'flash-done')).toMatchObject({ identity: { details: { baud: 460800, thread: 'worker' } } })
+    } finally {
+      await b.close()
+    }
+  })
+
   it('--manifest writes the parts listed for the detected chip family; a manifest without it writes nothing (exit 2)', async () => {
     const boot = firmwareLike('boot', 20_000)
     const app = firmwareLike('4.0.0', 80_000)

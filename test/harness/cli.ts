@@ -11,9 +11,9 @@ export interface CliRun {
 const BIN = join(__dirname, '..', '..', 'bin', 'flashline.js')
 
 /** Runs the real `flashline` command as a child process, as a user would. */
-export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<CliRun> {
+export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => {
