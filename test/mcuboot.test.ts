@@ -139,6 +139,26 @@ describe('our MCUboot flasher against the simulated serial recovery on a pty', (
     }
   })
 
+  it('resumes an interrupted upload where a Zephyr SMP server left off (same sha), instead of starting over', async () => {
+    const b = await board({ personality: 'zephyr', receiveBuffer: 512 })
+    try {
+      const img = signed('6.0.0', 60_000, 6)
+      const abort = new AbortController()
+      await expect(
+        flashMcuboot(b.host, { path: img.path, size: img.data.length, name: 'a.bin' }, { signal: abort.signal, onProgress: (p) => p.stage === 'write' && p.done > img.data.length / 2 && abort.abort() })
+      ).rejects.toMatchObject({ kind: 'interrupted' })
+      const firstRun = b.device.uploads
+      const r = await flashMcuboot(b.host, { path: img.path, size: img.data.length, name: 'a.bin' }, {})
+      expect(r.bytesWritten).toBe(img.data.length)
+      expect(b.device.image?.equals(img.data)).toBe(true)
+      // a whole upload takes ~125 chunks at MTU 512; only the second half went again
+      expect(firstRun).toBeGreaterThan(55)
+      expect(b.device.uploads - firstRun).toBeLessThan(75)
+    } finally {
+      await b.close()
+    }
+  })
+
   it('refuses an image larger than the slot with a clear device error and leaves the old image bootable', async () => {
     const b = await board({ slotSize: 16 * 1024 })
     try {

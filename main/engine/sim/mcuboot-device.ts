@@ -10,7 +10,7 @@ import { findImageVersion, makeFirmwareImage } from './firmware-image'
  *  - mcuboot: MCUboot serial recovery with its minimal command set (image list, upload, reset, echo);
  *    anything else answers rc 8.
  *  - zephyr: additionally answers "mcumgr params" (buf_size), as Zephyr's SMP server does, so the
- *    host can raise its MTU.
+ *    host can raise its MTU, and resumes an interrupted upload of the same image (same `sha`).
  */
 export type McubootPersonality = 'mcuboot' | 'zephyr'
 
@@ -41,6 +41,7 @@ export class McubootDevice extends EventEmitter {
   private readonly o: Required<Omit<McubootDeviceOptions, 'version'>>
   private expected = 0
   private total = 0
+  private uploadSha: Buffer | null = null
   private queue: Promise<void> = Promise.resolve()
 
   constructor(options: McubootDeviceOptions = {}) {
@@ -101,6 +102,7 @@ export class McubootDevice extends EventEmitter {
     if (h.group === SMP_GROUP.os && h.id === SMP_ID.echo) return this.reply(t, body, { r: typeof req['d'] === 'string' ? req['d'] : '' })
     if (h.group === SMP_GROUP.os && h.id === SMP_ID.params && this.o.personality === 'zephyr') return this.reply(t, body, { buf_size: this.o.receiveBuffer, buf_count: 1 })
     if (h.group === SMP_GROUP.os && h.id === SMP_ID.reset && h.op === SMP_OP.write) {
+      this.resets++ // counted before answering: the host may look as soon as the answer arrives
       await this.reply(t, body, { rc: 0 })
       return this.boot(t)
     }
@@ -125,6 +127,12 @@ export class McubootDevice extends EventEmitter {
       const len = req['len']
       if (typeof len !== 'number' || len <= 0) return this.reply(t, body, { rc: 3 })
       if (len > this.o.slotSize) return this.reply(t, body, { rc: 3 })
+      const sha = req['sha'] instanceof Uint8Array ? Buffer.from(req['sha']) : null
+      // Zephyr's img_mgmt resumes an interrupted upload of the same image (same sha and length)
+      if (this.o.personality === 'zephyr' && sha && this.uploadSha?.equals(sha) && this.total === len && this.expected > 0 && this.expected < len) {
+        return this.reply(t, body, { rc: 0, off: this.expected })
+      }
+      this.uploadSha = sha
       await new Promise((r) => setTimeout(r, this.o.eraseMs))
       this.slot.fill(0xff)
       this.total = len
@@ -140,7 +148,6 @@ export class McubootDevice extends EventEmitter {
   }
 
   private async boot(t: Transport): Promise<void> {
-    this.resets++
     await new Promise((r) => setTimeout(r, 20))
     const img = this.image
     if (!img || !mcubootImageIntact(img)) {
