@@ -175,8 +175,9 @@ describe('YMODEM over a real pty with lrzsz as the peer', () => {
     const { path, data } = imageFile('4.2.0', 70_000 + 77)
     const out = tempDir()
     cleanups.push(out.cleanup)
-    const rb = sh(`rb < ${pair.b} > ${pair.b}`, out.dir)
+    // open our side first: opening flushes the input, which would swallow rb's first 'C'
     const host = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+    const rb = sh(`timeout 45 rb < ${pair.b} > ${pair.b}`, out.dir)
     try {
       await sendYmodem(host, { path, size: data.length, name: 'firmware-4.2.0.bin' }, { startTimeoutMs: 15_000 })
     } finally {
@@ -194,7 +195,7 @@ describe('YMODEM over a real pty with lrzsz as the peer', () => {
     const device = new YmodemDevice({ personality: 'lrz', requestIntervalMs: 1000 })
     const served = device.attach(devPort)
     const received = new Promise((r) => device.once('received', r))
-    const sb = await sh(`sb -k ${path} < ${pair.a} > ${pair.a}`, '/')
+    const sb = await sh(`timeout 45 sb -k ${path} < ${pair.a} > ${pair.a}`, '/')
     expect(sb.code, sb.stderr).toBe(0)
     await received
     expect(device.received[0]!.data.equals(data)).toBe(true)
