@@ -8,9 +8,10 @@ import { hexDigest, parseFlags, required } from '../args'
 import { RateMeter, type Output } from '../output'
 import { SLOT_OPTIONS, slotFrom } from './slot-flags'
 
-export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|mcuboot --file F [--md5 H | --sha256 H] [--baud N] [--json]
+export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|esp|mcuboot (--file F | --manifest FILE) [--md5 H | --sha256 H] [--baud N] [--json]
   Flash a local package onto the device on the bench, with no platform (offline recovery).
-  --port PATH        serial port (see "flashline ports"); sim:ymodem uses the built-in simulator
+  --port PATH        serial port (see "flashline ports"); sim:ymodem, sim:stm32, sim:esp, sim:mcuboot are
+                     built-in simulated boards
   --protocol P       bench protocol: ymodem, stm32 (STM32 system bootloader, 8E1; --parity none on ptys),
                      esp (Espressif ROM + stub via esptool-js: compressed write, MD5 verify, hard reset)
                      or mcuboot (MCUboot serial recovery, SMP; the file must be an imgtool-signed image)
@@ -18,10 +19,10 @@ export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|m
   --md5 H / --sha256 H   refuse to flash unless the file has this hash
   --baud N           line speed (default per protocol, 115200; esp: the flashing rate after the stub is up,
                      default 921600, stepping down 460800/230400/115200 when blocks fail)
-  --address ADDR     flash address where the protocol needs one (e.g. 0x08000000)
+  --address ADDR     flash address: stm32 default 0x08000000, esp default 0x10000 (application partition)
   --menu-command S   text to send first for bootloaders with a menu (e.g. "1\\r")
   --verify MODE      stm32: auto (CRC 0xA1 if listed, else read-back), readback, crc or none
-  --entry SEQ        stm32: DTR/RTS bootloader entry[:exit] sequence, stm32flash -i syntax
+  --entry SEQ        stm32, mcuboot: DTR/RTS bootloader entry[:exit] sequence, stm32flash -i syntax
                      (e.g. "-rts&dtr,,rts,:-dtr,rts,-rts": BOOT0 on DTR, reset on RTS)
   --unprotect        stm32: remove write and read-out protection first (read-out unprotect ERASES the whole chip)
   --protect          stm32: enable read-out protection after the verified write (no read-back or Go afterwards)
