@@ -20,7 +20,7 @@ export const AGENT_HELP = `flashline agent   act as the device on a platform and
   fogcloud: --product-key PK --device-name DN [--device-secret S] [--module NAME]   (children: --child PK/DN,PORT,VERSION)
   wudun:    --device-uid UID --topic-prefix PREFIX [--source NAME]                  (children: --child SUB_UID,PORT,VERSION)
   all:      [--username U --password P]   (private brokers; the password may also come from env FLASHLINE_MQTT_PASSWORD)
-  --port PATH --protocol ymodem|stm32|mcuboot [--baud N] [--parity P] [--probe REGEX ...]   the device on the bench
+  --port PATH --protocol ymodem|stm32|esp|mcuboot [--baud N] [--parity P] [--probe REGEX ...]   the device on the bench
   --current-version V   version the device runs now (answered to version queries)
   [--child ID,PORT,VERSION ...]   a gateway child on its own bench port (same protocol options);
                                   orders for it arrive and are reported on the gateway's topics
