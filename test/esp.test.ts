@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { flashEsp } from '../main/engine/flash/esp'
+import { createEspFlasher, flashEsp } from '../main/engine/flash/esp'
 import { probeVersion } from '../main/engine/flash/probe'
 import { EspDevice, espChecksum, slipEncode, type EspDeviceOptions } from '../main/engine/sim/esp-device'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
@@ -90,6 +90,20 @@ describe('esptool-js against our ESP32-C3 simulator on a pty', () => {
       expect(device.read(0x20000, fw.length).equals(fw)).toBe(true)
       expect(log.join('\n')).toMatch(/at 921600 baud; trying again at 460800 baud/)
     } finally {
+      await host.close()
+    }
+  }, 60_000)
+
+  it('an interrupted flash ends as interrupted (exit 130 material), on the worker thread too', async () => {
+    for (const thread of [false, true]) {
+      const [host, dev] = memoryPair()
+      void new EspDevice().attach(dev)
+      const fw = firmwareLike('9.9.9', 400_000)
+      const abort = new AbortController()
+      const flasher = createEspFlasher({ thread })
+      await expect(
+        flasher.flash(host, { path: file(`abort-${thread}.bin`, fw), size: fw.length, name: 'a.bin', address: 0x10000 }, { signal: abort.signal, onProgress: (p) => p.stage === 'write' && p.done > 0 && abort.abort() })
+      ).rejects.toMatchObject({ kind: 'interrupted' })
       await host.close()
     }
   }, 60_000)

@@ -57,8 +57,8 @@ export async function flashCommand(argv: string[], makeOutput: (json: boolean) =
   const manifest = manifestPath ? loadEspManifest(manifestPath) : undefined
   let size = 0
   if (manifest) {
-    for (const b of manifest.builds) for (const p of b.parts) sizeOf(resolve(manifest.baseDir, p.path), `--manifest part`)
-    size = sizeOf(manifestPath!, '--manifest')
+    // which build applies is known only once the chip is detected: announce the largest
+    for (const b of manifest.builds) size = Math.max(size, b.parts.reduce((n, p) => n + sizeOf(resolve(manifest.baseDir, p.path), '--manifest part'), 0))
   } else size = sizeOf(file, '--file')
 
   if (md5 || sha256) {

@@ -80,9 +80,27 @@ async function attempt(
   }
   const terminal = { clean: () => undefined, writeLine: say, write: say }
   const loader = new esptool.ESPLoader({ transport, baudrate: baud, romBaudrate: ROM_BAUD, terminal, debugLogging: false })
-  const abort = () => void transport.disconnect().catch(() => undefined)
-  options.signal?.addEventListener('abort', abort, { once: true })
+  // esptool-js has no cancel: on abort we let go of the port at once and leave its pending reads to time out
+  let onAbort = (): void => undefined
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      void transport.disconnect().catch(() => undefined)
+      reject(new FlashlineError('interrupted', 'aborted', 'interrupted'))
+    }
+  })
+  aborted.catch(() => undefined)
+  if (options.signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
+  options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
+    return await Promise.race([run(), aborted])
+  } catch (e) {
+    await transport.disconnect().catch(() => undefined)
+    throw e
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+
+  async function run(): Promise<FlashResult> {
     options.onProgress?.({ stage: 'connect', done: 0, total: 0 })
     const description = await loader.main(options.before ?? 'default_reset')
     const family = chipFamilyOf(loader.chip.CHIP_NAME)
@@ -132,11 +150,6 @@ async function attempt(
       identity: { protocol: 'esp', chip: description, id: mac, details: { family, baud: flashBaud, thread: isMainThread ? 'main' : 'worker', parts: files.map((f) => ({ name: f.name, address: f.address, size: f.data.length })) } },
       ...(bootLog ? { bootLog } : {})
     }
-  } catch (e) {
-    await transport.disconnect().catch(() => undefined)
-    throw e
-  } finally {
-    options.signal?.removeEventListener('abort', abort)
   }
 }
 
@@ -170,6 +183,7 @@ export async function flashEsp(t: Transport, image: FlashImage, options: EspOpti
     try {
       return await attempt(esptool, t, parts, baud, options)
     } catch (e) {
+      if (options.signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
       last = explain(e)
       if (last.kind !== 'device' || last.code === 'esp-no-sync' || options.signal?.aborted) throw last
       if (baud !== ladder.at(-1)) options.log?.(`${last.message} at ${baud} baud; trying again at ${ladder[ladder.indexOf(baud) + 1]} baud`)
