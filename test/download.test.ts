@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fetchPackage } from '../main/engine/download/fetch-package'
-import { byteSum, compareExpectation, hashBuffer, PackageHasher, ParallelPackageHasher } from '../main/engine/download/hashers'
+import { byteSum, compareExpectation, hashBuffer, PackageHasher } from '../main/engine/download/hashers'
+import { PackageSink } from '../main/engine/download/package-sink'
 import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
 import { simTls } from '../main/engine/sim/tls'
 import { tempDir } from './harness/tmp'
@@ -38,20 +39,40 @@ describe('package digests', () => {
     expect(h.digest().sum32).toBe(le.toString('hex'))
   })
 
-  it('the parallel hasher agrees with the plain one and computes only what was asked', async () => {
+  it('the package sink writes and hashes like the plain hasher, continues a partial file, and computes only what was asked', async () => {
     const data = randomBytes(3_000_001)
-    const plain = new PackageHasher()
-    const all = new ParallelPackageHasher({ md5: true, sum32: true })
-    const shaOnly = new ParallelPackageHasher()
-    for (let i = 0; i < data.length; i += 70_001) {
-      plain.update(data.subarray(i, i + 70_001))
-      all.update(data.subarray(i, i + 70_001))
-      shaOnly.update(data.subarray(i, i + 70_001))
+    const dir = tempDir()
+    try {
+      const plain = new PackageHasher()
+      plain.update(data)
+      // an earlier run left the first 1 234 567 bytes
+      const part = join(dir.dir, 'x.part')
+      writeFileSync(part, data.subarray(0, 1_234_567))
+      const sink = new PackageSink(part, { md5: true, sum32: true })
+      expect(await sink.open()).toBe(1_234_567)
+      for (let i = 1_234_567; i < data.length; i += 70_001) sink.write(data.subarray(i, Math.min(i + 70_001, data.length)))
+      expect(await sink.digest()).toEqual(plain.digest())
+      expect(readFileSync(part).equals(data)).toBe(true)
+      const shaOnly = new PackageSink(join(dir.dir, 'y.part'), {})
+      await shaOnly.open()
+      shaOnly.write(data)
+      const s = await shaOnly.digest()
+      expect(s.sha256).toBe(hashBuffer(data).sha256)
+      expect(s.md5).toBeUndefined()
+    } finally {
+      dir.cleanup()
     }
-    expect(await all.digest()).toEqual(plain.digest())
-    const s = await shaOnly.digest()
-    expect(s.sha256).toBe(hashBuffer(data).sha256)
-    expect(s.md5).toBeUndefined()
+  })
+
+  it('the package sink reports a disk it cannot write as a download error naming the file', async () => {
+    const dir = tempDir()
+    try {
+      const sink = new PackageSink(join(dir.dir, 'no-such-dir', 'x.part'), {})
+      await expect(sink.open()).rejects.toMatchObject({ kind: 'download', code: 'disk', message: expect.stringMatching(/no-such-dir/) })
+      await sink.dispose()
+    } finally {
+      dir.cleanup()
+    }
   })
 
   it('compares expectations case-insensitively and names the first failing field', () => {

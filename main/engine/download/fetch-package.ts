@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writevSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { join } from 'node:path'
@@ -8,7 +8,8 @@ import { FlashlineError } from '../errors'
 import type { PackageExpectation, PackageSource } from '../model'
 import type { PackageOnDisk } from '../jobs/job-record'
 import { writeFileAtomic } from '../store/atomic-file'
-import { compareExpectation, hashFile, ParallelPackageHasher } from './hashers'
+import { compareExpectation, hashFile } from './hashers'
+import { PackageSink } from './package-sink'
 
 export interface FetchOptions {
   cacheDir: string
@@ -60,14 +61,15 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
   const part = join(options.cacheDir, 'partial', `${key}.part`)
   const retries = options.retries ?? 5
   const digests = { md5: expect.md5 !== undefined || options.allDigests, sum32: expect.sum32 !== undefined || options.allDigests }
-  const hasher = new ParallelPackageHasher(digests)
-  let have = 0
-  if (existsSync(part)) {
-    // Resume a download an earlier run left behind: the hash must cover the bytes already on disk.
-    for await (const chunk of createReadStream(part, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer)
-    have = statSync(part).size
+  // A partial file an earlier run left behind is hashed by the sink before we resume after it.
+  const sink = new PackageSink(part, digests)
+  const state: DownloadState = { sink, part, digests, have: 0, total: undefined, started: Date.now(), startedAt: 0 }
+  try {
+    state.have = state.startedAt = await sink.open()
+  } catch (e) {
+    void sink.dispose()
+    throw e
   }
-  const state = { hasher, digests, have, total: undefined as number | undefined, started: Date.now(), startedAt: have }
   let attempt = 0
   let digest
   try {
@@ -84,9 +86,9 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
         await sleep(200 * attempt, options.signal)
       }
     }
-    digest = await state.hasher.digest()
+    digest = await state.sink.digest()
   } finally {
-    void state.hasher.dispose()
+    await state.sink.dispose()
   }
   const mismatch = compareExpectation(digest, expect)
   if (mismatch) {
@@ -128,7 +130,8 @@ function parseUrl(raw: string, allowHttp?: boolean): URL {
 }
 
 interface DownloadState {
-  hasher: ParallelPackageHasher
+  sink: PackageSink
+  part: string
   digests: { md5?: boolean; sum32?: boolean }
   have: number
   total: number | undefined
@@ -136,13 +139,13 @@ interface DownloadState {
   startedAt: number
 }
 
-function restart(part: string, state: DownloadState): void {
-  void state.hasher.dispose()
-  state.hasher = new ParallelPackageHasher(state.digests)
-  state.have = 0
+async function restart(part: string, state: DownloadState): Promise<void> {
+  await state.sink.dispose()
+  closeSync(openSync(part, 'w'))
+  state.sink = new PackageSink(part, state.digests)
+  state.have = await state.sink.open()
   state.startedAt = 0
   state.started = Date.now()
-  closeSync(openSync(part, 'w'))
 }
 
 async function downloadOnce(first: URL, source: PackageSource, expect: PackageExpectation, options: FetchOptions, part: string, state: DownloadState): Promise<void> {
@@ -167,7 +170,7 @@ async function downloadOnce(first: URL, source: PackageSource, expect: PackageEx
     }
     if (status === 416 && state.have > 0) {
       res.resume()
-      restart(part, state)
+      await restart(part, state)
       throw new Retryable('the server refused to resume (416); starting over')
     }
     if (status >= 500) {
@@ -183,12 +186,12 @@ async function downloadOnce(first: URL, source: PackageSource, expect: PackageEx
       if (!m || Number(m[1]) !== state.have) {
         // A partial answer that does not continue where we are cannot be appended safely.
         res.resume()
-        restart(part, state)
+        await restart(part, state)
         throw new Retryable(`the server answered 206 with Content-Range "${res.headers['content-range'] ?? ''}" for bytes=${state.have}-; starting over`)
       }
       if (m[3] !== '*') state.total = Number(m[3])
     } else {
-      if (state.have > 0) restart(part, state) // 200: the whole file again, from byte 0
+      if (state.have > 0) await restart(part, state) // 200: the whole file again, from byte 0
       const len = Number(res.headers['content-length'])
       state.total = Number.isFinite(len) && res.headers['content-length'] !== undefined ? len : undefined
     }
@@ -237,61 +240,44 @@ function classify(e: NodeJS.ErrnoException, url: URL, options: FetchOptions): Er
   return new Retryable(`${e.code ?? ''} ${e.message}`.trim())
 }
 
-const BATCH = 1 << 20
-
 /**
- * Streams the body to the partial file. Network chunks (~16 KiB TLS records) are gathered and
- * written with one writev per MiB rather than one write per record. Everything received is on disk and hashed before this settles, so a retry
- * resumes exactly at `state.have`.
+ * Streams the body into the sink (a worker appends 1 MiB batches to the partial file and hashes
+ * them, leaving this thread to TLS). Everything received is on disk and hashed before this settles,
+ * so a retry resumes exactly at `state.have`.
  */
 function receive(res: IncomingMessage, part: string, state: DownloadState, options: FetchOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    const fd = openSync(part, 'a')
     let lastReport = 0
     let received = state.have
     const expected = state.total
-    let pending: Buffer[] = []
-    let filled = 0
     let settled = false
-    const flush = (): void => {
-      if (!filled) return
-      writevSync(fd, pending)
-      state.have += filled
-      for (const c of pending) state.hasher.update(c)
-      pending = []
-      filled = 0
-    }
+    const sink = state.sink
     const finish = (err?: Error): void => {
       if (settled) return
       settled = true
-      try {
-        flush()
-      } catch (e) {
-        err = new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${(e as Error).message}`)
-      }
-      try {
-        closeSync(fd)
-      } catch {
-        /* already closed */
-      }
-      if (err) reject(err)
-      else resolve()
+      // whatever arrived is on disk and hashed before we settle, so a retry resumes exactly after it
+      sink.settle().then(
+        () => {
+          state.have = sink.written
+          if (err) reject(err)
+          else resolve()
+        },
+        (e: Error) => reject(e instanceof FlashlineError ? e : new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${e.message}`))
+      )
     }
     res.on('data', (chunk: Buffer) => {
       if (settled) return
       try {
-        pending.push(chunk)
-        filled += chunk.length
-        if (filled >= BATCH) flush()
+        sink.write(chunk)
       } catch (e) {
         res.destroy()
-        finish(new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${(e as Error).message}`))
+        finish(e as Error)
         return
       }
       received += chunk.length
-      if (state.hasher.congested) {
+      if (sink.congested) {
         res.pause()
-        void state.hasher.drained().then(() => res.resume())
+        void sink.drained().then(() => res.resume())
       }
       const now = Date.now()
       if (options.onProgress && (now - lastReport >= 100 || received === expected)) {
