@@ -99,28 +99,25 @@ export class PackageSink {
   private closed: (() => void) | null = null
   private disposed = false
   private readonly worker: Worker
-  private readonly ready: Promise<void>
+  private isReady = false
 
   constructor(
     readonly path: string,
     digests: { md5?: boolean; sum32?: boolean }
   ) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, md5: Boolean(digests.md5), sum32: Boolean(digests.sum32) } })
-    let ready!: () => void
-    this.ready = new Promise((r) => (ready = r))
     this.worker.on('message', (m: FromSink) => {
       if (m.type === 'ready') {
         this.written = m.size
-        ready()
+        this.isReady = true
+        this.wake()
       } else if (m.type === 'ack') {
         if (m.buffer.byteLength === BATCH) this.pool.push(new Uint8Array(m.buffer))
         this.inflight -= m.bytes
         this.written += m.bytes
         this.wake()
       } else if (m.type === 'digest') {
-        const { type: _t, ...d } = m
-        void _t
-        this.digestWaiter?.(Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as unknown as PackageDigest)
+        this.digestWaiter?.({ size: m.size, sha256: m.sha256, ...(m.md5 ? { md5: m.md5 } : {}), ...(m.sum32 ? { sum32: m.sum32 } : {}) })
       } else if (m.type === 'closed') {
         this.closed?.()
       } else this.fail(new FlashlineError('download', 'disk', `cannot write the package to ${path}: ${m.message}`))
@@ -130,18 +127,9 @@ export class PackageSink {
 
   /** Resolves once earlier bytes in the partial file are hashed; `written` is then where to resume. */
   async open(): Promise<number> {
-    await Promise.race([this.ready, this.failed()])
+    await this.until(() => this.isReady)
+    if (this.failure) throw this.failure
     return this.written
-  }
-
-  private failed(): Promise<never> {
-    return new Promise((_, reject) => {
-      const check = (): void => {
-        if (this.failure) reject(this.failure)
-        else this.waiters.push(check)
-      }
-      check()
-    })
   }
 
   private fail(e: Error): void {
@@ -172,6 +160,7 @@ export class PackageSink {
   private post(): void {
     if (!this.batch || !this.filled) return
     const out = this.filled === BATCH ? this.batch : this.batch.slice(0, this.filled)
+    if (out !== this.batch) this.pool.push(this.batch)
     this.worker.postMessage(out.buffer, [out.buffer as ArrayBuffer])
     this.inflight += this.filled
     this.batch = null
@@ -209,7 +198,8 @@ export class PackageSink {
     await this.settle()
     const d = await new Promise<PackageDigest>((resolve, reject) => {
       this.digestWaiter = resolve
-      this.waiters.push(() => this.failure && reject(this.failure))
+      const check = (): void => void (this.failure ? reject(this.failure) : this.waiters.push(check))
+      check()
       this.worker.postMessage('end')
     })
     await this.dispose()
