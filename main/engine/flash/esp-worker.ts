@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { FlashlineError } from '../errors'
 import type { FlashImage } from '../model'
-import { ByteQueue } from '../transport/byte-queue'
+import { QueuedReads } from '../transport/queued-reads'
 import type { Signals, Transport } from '../transport/transport'
 import { flashEsp, type EspOptions } from './esp'
 
@@ -28,8 +28,7 @@ export interface EspWorkerData {
 }
 
 /** The parent's port, seen from here. */
-class RelayedTransport implements Transport {
-  readonly queue = new ByteQueue()
+class RelayedTransport extends QueuedReads implements Transport {
   isOpen = true
   private nextId = 1
   private pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
@@ -38,7 +37,9 @@ class RelayedTransport implements Transport {
   constructor(
     readonly path: string,
     public baudRate: number
-  ) {}
+  ) {
+    super()
+  }
 
   rpc(message: (id: number) => FromWorker): Promise<void> {
     if (!this.isOpen) return Promise.reject(new FlashlineError('device', 'port-closed', `port ${this.path} is closed`))
@@ -68,18 +69,6 @@ class RelayedTransport implements Transport {
   write(data: Uint8Array): Promise<void> {
     const copy = new Uint8Array(data)
     return this.rpc((id) => ({ type: 'write', id, data: copy }))
-  }
-  read(n: number, timeoutMs: number): Promise<Buffer> {
-    return this.queue.read(n, timeoutMs)
-  }
-  readSome(timeoutMs: number): Promise<Buffer> {
-    return this.queue.readSome(timeoutMs)
-  }
-  readUntil(pattern: Uint8Array | RegExp, timeoutMs: number): Promise<Buffer> {
-    return this.queue.readUntil(pattern, timeoutMs)
-  }
-  discardInput(): Buffer {
-    return this.queue.discard()
   }
   setSignals(signals: Partial<Signals>): Promise<void> {
     return this.rpc((id) => ({ type: 'signals', id, signals }))

@@ -1,10 +1,9 @@
 import { FlashlineError } from '../errors'
-import { ByteQueue } from './byte-queue'
+import { QueuedReads } from './queued-reads'
 import type { Signals, Transport } from './transport'
 
 /** In-process transport; `memoryPair()` links two of them like a null-modem cable. For fast unit tests. */
-export class MemoryTransport implements Transport {
-  readonly queue = new ByteQueue()
+export class MemoryTransport extends QueuedReads implements Transport {
   peer: MemoryTransport | null = null
   signals: Signals = { dtr: false, rts: false }
   readonly signalLog: Signals[] = []
@@ -13,6 +12,7 @@ export class MemoryTransport implements Transport {
   private closeListeners: Array<(err?: Error) => void> = []
 
   constructor(readonly path: string, baudRate = 115200) {
+    super()
     this.baudRate = baudRate
   }
 
@@ -20,18 +20,6 @@ export class MemoryTransport implements Transport {
     if (!this.isOpen) throw new FlashlineError('device', 'port-closed', `port ${this.path} is closed`)
     const copy = Buffer.from(data)
     setImmediate(() => this.peer?.queue.push(copy))
-  }
-  read(n: number, timeoutMs: number): Promise<Buffer> {
-    return this.queue.read(n, timeoutMs)
-  }
-  readSome(timeoutMs: number): Promise<Buffer> {
-    return this.queue.readSome(timeoutMs)
-  }
-  readUntil(pattern: Uint8Array | RegExp, timeoutMs: number): Promise<Buffer> {
-    return this.queue.readUntil(pattern, timeoutMs)
-  }
-  discardInput(): Buffer {
-    return this.queue.discard()
   }
   /** What the other end's modem lines do, for simulated boards wired to DTR/RTS (reset, boot mode). */
   readonly peerSignalListeners: Array<(s: Signals) => void> = []

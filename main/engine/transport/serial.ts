@@ -1,6 +1,6 @@
 import { SerialPort } from 'serialport'
 import { FlashlineError } from '../errors'
-import { ByteQueue } from './byte-queue'
+import { QueuedReads } from './queued-reads'
 import type { Signals, Transport } from './transport'
 
 export interface SerialOptions {
@@ -35,8 +35,7 @@ function isNotATty(err: unknown): boolean {
 }
 
 /** Transport over the real `serialport` binding (also used on socat ptys in tests). */
-export class SerialTransport implements Transport {
-  private readonly queue = new ByteQueue()
+export class SerialTransport extends QueuedReads implements Transport {
   private signals: Signals = { dtr: true, rts: true }
   private closeListeners: Array<(err?: Error) => void> = []
   private closedByUs = false
@@ -47,6 +46,7 @@ export class SerialTransport implements Transport {
     private readonly port: SerialPort,
     private readonly options: SerialOptions
   ) {
+    super()
     port.on('data', (d: Buffer) => this.queue.push(d))
     port.on('close', (err?: Error & { disconnected?: boolean }) => {
       const lost = !this.closedByUs
@@ -106,18 +106,6 @@ export class SerialTransport implements Transport {
   private failPendingWrites(error: FlashlineError): void {
     for (const w of this.pendingWrites) w.reject(error)
     this.pendingWrites.clear()
-  }
-  read(n: number, timeoutMs: number): Promise<Buffer> {
-    return this.queue.read(n, timeoutMs)
-  }
-  readSome(timeoutMs: number): Promise<Buffer> {
-    return this.queue.readSome(timeoutMs)
-  }
-  readUntil(pattern: Uint8Array | RegExp, timeoutMs: number): Promise<Buffer> {
-    return this.queue.readUntil(pattern, timeoutMs)
-  }
-  discardInput(): Buffer {
-    return this.queue.discard()
   }
 
   /**
