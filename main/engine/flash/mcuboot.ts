@@ -38,7 +38,7 @@ class SmpSession {
 
   constructor(
     private readonly t: Transport,
-    private readonly o: { lineDelayMs: number; signal?: AbortSignal; log?: (m: string) => void }
+    private readonly o: { lineDelayMs: number; signal?: AbortSignal }
   ) {
     this.decoder = new SmpLineDecoder((p) => this.packets.push(p), { onText: (l) => l.trim() && this.text.push(l) })
   }
@@ -91,20 +91,24 @@ function rcError(rc: number, what: string): FlashlineError {
 
 /** Sends an echo whose packet is exactly `mtu` bytes: any answer (even rc 8, echo not built in) proves the device took it whole. */
 async function fitsMtu(session: SmpSession, mtu: number): Promise<boolean> {
-  const bare = packetSize(SMP_HEADER_SIZE + cbor.encodeCanonical({ d: '' }).length)
-  let n = mtu - bare
-  while (n > 0 && packetSize(SMP_HEADER_SIZE + cbor.encodeCanonical({ d: 'x'.repeat(n) }).length) > mtu) n--
+  const n = largestFitting(mtu, (k) => ({ d: 'x'.repeat(k) }))
   for (let attempt = 0; attempt < 2; attempt++) {
-    if (await session.request(SMP_OP.write, SMP_GROUP.os, SMP_ID.echo, { d: 'x'.repeat(Math.max(0, n)) }, 1000)) return true
+    if (await session.request(SMP_OP.write, SMP_GROUP.os, SMP_ID.echo, { d: 'x'.repeat(n) }, 1000)) return true
   }
   return false
 }
 
+/** Largest n for which the SMP packet carrying `payload(n)` is at most `mtu` bytes decoded (CBOR length headers grow with n). */
+function largestFitting(mtu: number, payload: (n: number) => Record<string, unknown>): number {
+  const size = (n: number): number => packetSize(SMP_HEADER_SIZE + cbor.encodeCanonical(payload(n)).length)
+  let n = Math.max(0, mtu - size(0))
+  while (n > 0 && size(n) > mtu) n--
+  return n
+}
+
 /** Largest data length whose upload request still fits `mtu` as a decoded packet; kept to 16-byte units (flash write alignment). */
 export function chunkLength(mtu: number, fields: Record<string, unknown>): number {
-  const overhead = (n: number) => packetSize(SMP_HEADER_SIZE + cbor.encodeCanonical({ ...fields, data: Buffer.alloc(n) }).length) - n
-  let n = Math.max(0, mtu - overhead(0))
-  while (n > 0 && n + overhead(n) > mtu) n--
+  let n = largestFitting(mtu, (k) => ({ ...fields, data: Buffer.alloc(k) }))
   n -= n % 16
   if (n < 16) throw new FlashlineError('usage', 'mtu-too-small', `an SMP MTU of ${mtu} bytes leaves no room for image data; use at least 128`)
   return n
@@ -125,7 +129,7 @@ export async function flashMcuboot(t: Transport, image: FlashImage, options: Mcu
   const imageNo = options.image ?? 0
   const timeoutMs = options.timeoutMs ?? 3000
   const retries = options.retries ?? 5
-  const session = new SmpSession(t, { lineDelayMs: options.lineDelayMs ?? 0, signal: options.signal, log })
+  const session = new SmpSession(t, { lineDelayMs: options.lineDelayMs ?? 0, signal: options.signal })
 
   const sequence = options.entry ? parseSignalSequence(options.entry) : null
   if (sequence) await runSignalSequence(t, sequence.entry)

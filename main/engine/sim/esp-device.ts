@@ -31,6 +31,7 @@ const SPI_CMD_REG = SPI_BASE
 const SPI_USR2_REG = SPI_BASE + 0x20
 const SPI_W0_REG = SPI_BASE + 0x58
 const APP_OFFSET = 0x10000
+const DOWNLOAD_BANNER = 'ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\nrst:0x1 (POWERON),boot:0x8 (DOWNLOAD(USB/UART0/1))\r\nwaiting for download\r\n'
 const MAC_EFUSE_REG = 0x60008800 + 0x44
 
 const OP = {
@@ -118,7 +119,7 @@ export class EspDevice extends EventEmitter {
     let frame: number[] | null = null
     let escaped = false
     try {
-      await t.write(Buffer.from('ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\nrst:0x1 (POWERON),boot:0x8 (DOWNLOAD(USB/UART0/1))\r\nwaiting for download\r\n', 'latin1'))
+      await t.write(Buffer.from(DOWNLOAD_BANNER, 'latin1'))
       for (;;) {
         let chunk: Buffer
         try {
@@ -290,20 +291,22 @@ export class EspDevice extends EventEmitter {
     }
   }
 
-  private async enterDownloadMode(): Promise<void> {
+  /** A chip reset: back to the ROM at 115200, any stub and flash session gone. */
+  private async reset(): Promise<void> {
     this.mode = 'rom'
     this.write = null
     this.baud = 115200
     await this.t?.setBaudRate(115200).catch(() => undefined)
-    await this.t?.write(Buffer.from('ESP-ROM:esp32c3-api1-20210207\r\nrst:0x1 (POWERON),boot:0x8 (DOWNLOAD(USB/UART0/1))\r\nwaiting for download\r\n', 'latin1'))
+  }
+
+  private async enterDownloadMode(): Promise<void> {
+    await this.reset()
+    await this.t?.write(Buffer.from(DOWNLOAD_BANNER, 'latin1'))
   }
 
   /** "Runs the application": prints the version found in the app partition, back at the console baud. */
   async boot(): Promise<void> {
-    this.mode = 'rom'
-    this.write = null
-    this.baud = 115200
-    await this.t?.setBaudRate(115200).catch(() => undefined)
+    await this.reset()
     const version = findImageVersion(this.flash.subarray(APP_OFFSET, APP_OFFSET + 1024 * 1024))
     this.emit('booted', version)
     await this.t?.write(Buffer.from(`ESP-ROM:esp32c3-api1-20210207\r\nrst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\nflashline sim application\r\nversion: ${version ?? 'unknown'}\r\n`, 'latin1'))
