@@ -132,21 +132,22 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
     await expect(sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { startTimeoutMs: 400 })).rejects.toMatchObject({ code: 'ymodem-no-start' })
   })
 
+  /** Plays a receiver through header, 1500 bytes and EOT; the end of batch is the caller's. */
+  async function receiveUntilEot(dev: ReturnType<typeof memoryPair>[1]): Promise<void> {
+    await dev.write(Uint8Array.of(0x43))
+    await dev.read(133, 2000)
+    await dev.write(Uint8Array.of(0x06, 0x43))
+    for (let i = 0; i < 2; i++) (await dev.read(1029, 2000), await dev.write(Uint8Array.of(0x06))) // the 476-byte tail too: it is over 128
+    expect((await dev.read(1, 2000))[0]).toBe(0x04)
+    await dev.write(Uint8Array.of(0x06, 0x43))
+  }
+
   it('keeps a boot banner that arrives in the same read as the final ACK for the version probe', async () => {
     const { path, data } = imageFile('2.0.0', 1500)
     const [host, dev] = memoryPair()
     // A receiver that jumps to the application at once: final ACK and banner in one write.
     const receiver = (async () => {
-      await dev.write(Uint8Array.of(0x43))
-      await dev.read(133, 2000)
-      await dev.write(Uint8Array.of(0x06, 0x43))
-      await dev.read(1029, 2000)
-      await dev.write(Uint8Array.of(0x06))
-      await dev.read(133, 2000) // the 476-byte tail goes in 128-byte blocks
-      await dev.write(Uint8Array.of(0x06))
-      for (let i = 0; i < 3; i++) (await dev.read(133, 2000), await dev.write(Uint8Array.of(0x06)))
-      await dev.read(1, 2000) // EOT
-      await dev.write(Uint8Array.of(0x06, 0x43))
+      await receiveUntilEot(dev)
       await dev.read(133, 2000) // end of batch
       await dev.write(Buffer.from('\x06\r\nbooting\r\nversion: 2.0.0\r\n'))
     })()
@@ -154,6 +155,40 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
     await receiver
     expect(result.bytesWritten).toBe(1500)
     expect(await probeVersion(host, { pattern: /version[: ]+(\S+)/, timeoutMs: 1000, alreadyReceived: result.bootLog })).toBe('2.0.0')
+  })
+
+  it('resends the end-of-batch block that an lrz-style receiver flushed after its C, until it is acknowledged', async () => {
+    const { path, data } = imageFile('2.0.0', 1500)
+    const [host, dev] = memoryPair()
+    const log: string[] = []
+    const receiver = (async () => {
+      await receiveUntilEot(dev)
+      const lost = await dev.read(133, 3000) // arrives while rb flushes its input: thrown away
+      const resent = await dev.read(133, 3000)
+      await dev.write(Uint8Array.of(0x06))
+      return [lost, resent]
+    })()
+    await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { startTimeoutMs: 1000, log: (m) => log.push(m) })
+    const [lost, resent] = await receiver
+    expect(resent.equals(lost!)).toBe(true)
+    expect(resent.equals(buildHeaderBlock('', null, true))).toBe(true)
+    expect(log).toContain('end-of-batch block: no answer, resending')
+    expect(log.some((m) => m.includes('not acknowledged'))).toBe(false)
+  })
+
+  it('sends the end-of-batch block once to a device that boots instead of answering it, and keeps its banner', async () => {
+    const { path, data } = imageFile('2.0.0', 1500)
+    const [host, dev] = memoryPair()
+    const receiver = (async () => {
+      await receiveUntilEot(dev)
+      await dev.read(133, 3000)
+      await dev.write(Buffer.from('\r\nCopyright ACME\r\nversion: 2.0.0\r\n'))
+    })()
+    const result = await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { startTimeoutMs: 1000 })
+    await receiver
+    await expect(dev.read(1, 2500)).rejects.toMatchObject({ code: 'timeout' }) // no second null block into the application
+    expect(result.bootLog).toContain('Copyright ACME')
+    expect(await probeVersion(host, { pattern: /version[: ]+(\S+)/, timeoutMs: 500, alreadyReceived: result.bootLog })).toBe('2.0.0')
   })
 })
 

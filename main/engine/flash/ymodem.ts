@@ -29,6 +29,10 @@ export interface YmodemOptions {
 }
 
 const DEFAULTS = { startTimeoutMs: 60_000, blockTimeoutMs: 10_000, retries: 10, endTimeoutMs: 5_000 }
+/** lrz sends 'C' and then flushes its input: a block sent the instant the 'C' arrives can be thrown away. */
+const END_SETTLE_MS = 100
+const END_ATTEMPTS = 3
+const END_REPLY_MS = 1500
 
 type Reply = 'ack' | 'nak' | 'crc' | 'cancel' | 'timeout'
 
@@ -63,6 +67,8 @@ class YmodemSession {
   private readonly o: Required<Omit<YmodemOptions, 'menuCommand' | 'log'>> & YmodemOptions
   /** Bytes the receiver sent that we have not interpreted yet. */
   private pending: number[] = []
+  /** Bytes skipped as noise while recording (the end of batch): a rebooting device's first output. */
+  private heard: number[] | null = null
 
   constructor(
     private readonly t: Transport,
@@ -111,6 +117,7 @@ class YmodemSession {
         this.useCrc = false
         return
       }
+      this.heard?.push(b)
       prev = b
     }
   }
@@ -144,8 +151,14 @@ class YmodemSession {
       cans = 0
       if (b === ACK) return 'ack'
       if (b === NAK) return 'nak'
-      if (b === CRC_REQUEST) return 'crc'
+      if (b === CRC_REQUEST && !this.insideText()) return 'crc'
+      this.heard?.push(b)
     }
+  }
+
+  /** At the end of batch, a 'C' next to letters belongs to the booting device's text ("Copyright"). */
+  private insideText(): boolean {
+    return this.heard !== null && (isLetter(this.heard.at(-1) ?? -1) || isLetter(this.pending[0] ?? -1))
   }
 
   /**
@@ -197,25 +210,39 @@ class YmodemSession {
     throw new FlashlineError('device', 'ymodem-eot', `the device did not acknowledge the end of file after ${this.o.retries} attempts`)
   }
 
-  /** End of batch: bounded waits only — the file is already delivered, so a silent receiver must not hang us. */
+  /**
+   * End of batch: bounded waits only — the file is already delivered, so a silent receiver must not
+   * hang us. The null block goes out after the line settles and again while the receiver stays
+   * silent or asks again; a device that starts talking instead has left YMODEM (it is booting).
+   */
   async endBatch(): Promise<void> {
-    const start = Date.now()
+    this.heard = []
     try {
       await this.waitForStart(this.o.endTimeoutMs)
     } catch (e) {
       if (!(e instanceof FlashlineError) || e.code !== 'ymodem-no-start') throw e
       this.log("no 'C' after EOT; sending the end-of-batch block anyway")
     }
-    const left = Math.max(500, this.o.endTimeoutMs - (Date.now() - start))
-    await this.t.write(buildHeaderBlock('', null, this.useCrc))
-    const r = await this.reply(left)
+    await new Promise((r) => setTimeout(r, END_SETTLE_MS))
+    const block = buildHeaderBlock('', null, this.useCrc)
+    let r: Reply = 'timeout'
+    for (let attempt = 1; attempt <= END_ATTEMPTS; attempt++) {
+      this.checkAbort()
+      const heardBefore = this.heard.length
+      await this.t.write(block)
+      r = await this.reply(END_REPLY_MS)
+      if (r === 'ack' || r === 'cancel') break
+      if (r === 'timeout' && this.heard.length > heardBefore) break
+      if (attempt < END_ATTEMPTS) this.log(`end-of-batch block: ${r === 'timeout' ? 'no answer' : r === 'nak' ? 'NAK' : "'C'"}, resending`)
+    }
     if (r !== 'ack') this.log(`end-of-batch block not acknowledged (${r}); the file itself was acknowledged`)
   }
 
   /** Bytes received after the last answer we interpreted: a device that reboots at once prints its banner right behind the final ACK. */
   takeUnread(): Buffer {
-    const rest = Buffer.from(this.pending)
+    const rest = Buffer.from([...(this.heard ?? []), ...this.pending])
     this.pending = []
+    this.heard = null
     return rest
   }
 
