@@ -30,7 +30,7 @@ export interface YmodemOptions {
 
 const DEFAULTS = { startTimeoutMs: 60_000, blockTimeoutMs: 10_000, retries: 10, endTimeoutMs: 5_000 }
 /** lrz sends 'C' and then flushes its input: a block sent the instant the 'C' arrives can be thrown away. */
-const END_SETTLE_MS = 100
+const END_SETTLE_MS = 20
 const END_ATTEMPTS = 3
 const END_REPLY_MS = 1500
 
