@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fetchPackage } from '../main/engine/download/fetch-package'
@@ -226,3 +230,126 @@ describe('fetchPackage against the simulated HTTPS package server', () => {
     await expect(fetchPackage({ url: 'https://127.0.0.1:9/x.bin' }, {}, { cacheDir: cacheDir(), ca, retries: 1 })).rejects.toMatchObject({ kind: 'download', code: 'network' })
   })
 })
+
+describe('package download: what else a server may answer', () => {
+  const data = randomBytes(700_000 + 3)
+  const sha256 = hashBuffer(data).sha256
+  const tls = simTls()
+  const closers: Array<() => Promise<void>> = []
+  const dirs: Array<() => void> = []
+  afterEach(async () => {
+    while (closers.length) await closers.pop()!()
+    while (dirs.length) dirs.pop()!()
+  })
+  function cacheDir(): string {
+    const t = tempDir()
+    dirs.push(t.cleanup)
+    return t.dir
+  }
+  /** A plain node:http(s) server; resolves with its base URL. */
+  async function serve(handler: http.RequestListener, secure = false, key = tls.key, cert = tls.cert): Promise<string> {
+    const server = secure ? https.createServer({ key, cert }, handler) : http.createServer(handler)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    closers.push(() => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))))
+    return `${secure ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+  /** Writes the body in pieces with pauses, so it crosses many reads and chunk boundaries. */
+  async function dribble(res: http.ServerResponse, body: Buffer, sizes = [1, 4093, 65_536, 100_000]): Promise<void> {
+    let off = 0
+    for (let i = 0; off < body.length; i++) {
+      const n = Math.min(sizes[i % sizes.length]!, body.length - off)
+      if (!res.write(body.subarray(off, off + n))) await new Promise((r) => res.once('drain', r))
+      off += n
+      if (i % 7 === 0) await new Promise((r) => setTimeout(r, 2))
+    }
+    res.end()
+  }
+
+  it('reads a chunked body over TLS (no Content-Length), byte-identical', async () => {
+    const base = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' }) // HTTP/1.1 without a length: chunked
+      void dribble(res, data)
+    }, true)
+    const pkg = await fetchPackage({ url: `${base}/fw.bin` }, { sha256, size: data.length }, { cacheDir: cacheDir(), ca: tls.ca })
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+  })
+
+  it('reads a body that ends when the server closes the connection (HTTP/1.0 style)', async () => {
+    const base = await serve((_req, res) => {
+      res.useChunkedEncodingByDefault = false
+      res.shouldKeepAlive = false
+      res.writeHead(200)
+      void dribble(res, data)
+    })
+    const pkg = await fetchPackage({ url: `${base}/fw.bin` }, { sha256 }, { cacheDir: cacheDir(), allowHttp: true })
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+  })
+
+  it('follows a redirect to the package and keeps verifying the host it lands on', async () => {
+    const target = await serve((_req, res) => (res.writeHead(200, { 'Content-Length': data.length }), res.end(data)), true)
+    const hops: string[] = []
+    const base = await serve((req, res) => {
+      hops.push(req.url!)
+      res.writeHead(302, { Location: `${target.replace('127.0.0.1', 'localhost')}/cdn/fw.bin` })
+      res.end('moved')
+    }, true)
+    const pkg = await fetchPackage({ url: `${base}/fw.bin?sig=abc` }, { sha256 }, { cacheDir: cacheDir(), ca: tls.ca })
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+    expect(hops).toEqual(['/fw.bin?sig=abc'])
+  })
+
+  it('refuses a certificate issued for another host name, even when it chains to the trusted CA', async () => {
+    const other = selfSigned('other.example')
+    const base = await serve((_req, res) => res.end(data), true, other.key, other.cert)
+    await expect(fetchPackage({ url: `${base}/fw.bin` }, {}, { cacheDir: cacheDir(), ca: other.cert })).rejects.toMatchObject({
+      kind: 'download',
+      code: 'tls',
+      message: expect.stringContaining('ERR_TLS_CERT_ALTNAME_INVALID')
+    })
+  })
+
+  it('gives up on a silent server after the idle timeout and resumes with Range', async () => {
+    let calls = 0
+    const base = await serve((req, res) => {
+      calls++
+      const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0)
+      const headers = { 'Content-Length': data.length - from, ...(from ? { 'Content-Range': `bytes ${from}-${data.length - 1}/${data.length}` } : {}) }
+      res.writeHead(from ? 206 : 200, headers)
+      if (calls === 1) res.write(data.subarray(0, 300_000)) // then silence, connection open
+      else res.end(data.subarray(from))
+    }, true)
+    const pkg = await fetchPackage({ url: `${base}/fw.bin` }, { sha256 }, { cacheDir: cacheDir(), ca: tls.ca, idleTimeoutMs: 300 })
+    expect(calls).toBe(2)
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+  })
+
+  it('retries a body cut short of its Content-Length, and stops at once when interrupted', async () => {
+    let calls = 0
+    const base = await serve((req, res) => {
+      calls++
+      res.writeHead(200, { 'Content-Length': data.length })
+      res.write(data.subarray(0, 1000), () => res.socket?.destroy())
+    }, true)
+    await expect(fetchPackage({ url: `${base}/a.bin` }, {}, { cacheDir: cacheDir(), ca: tls.ca, retries: 1 })).rejects.toMatchObject({
+      kind: 'download',
+      code: 'network',
+      message: expect.stringContaining(`connection closed after 1000 of ${data.length} bytes`)
+    })
+    expect(calls).toBe(2)
+    const stalled = await serve((_req, res) => (res.writeHead(200, { 'Content-Length': data.length }), res.write(data.subarray(0, 10))), true)
+    const abort = new AbortController()
+    setTimeout(() => abort.abort(), 200)
+    await expect(fetchPackage({ url: `${stalled}/b.bin` }, {}, { cacheDir: cacheDir(), ca: tls.ca, signal: abort.signal })).rejects.toMatchObject({ kind: 'interrupted' })
+  })
+})
+
+function selfSigned(name: string): { key: string; cert: string } {
+  const t = tempDir()
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${name}`,
+      '-addext', `subjectAltName=DNS:${name}`, '-keyout', join(t.dir, 'k.pem'), '-out', join(t.dir, 'c.pem')], { stdio: 'ignore' })
+    return { key: readFileSync(join(t.dir, 'k.pem'), 'utf8'), cert: readFileSync(join(t.dir, 'c.pem'), 'utf8') }
+  } finally {
+    t.cleanup()
+  }
+}

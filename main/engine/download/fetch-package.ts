@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import http, { type IncomingMessage } from 'node:http'
-import https from 'node:https'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { rootCertificates } from 'node:tls'
 import { FlashlineError } from '../errors'
 import type { PackageExpectation, PackageSource } from '../model'
 import type { PackageOnDisk } from '../jobs/job-record'
 import { writeFileAtomic } from '../store/atomic-file'
 import { compareExpectation, hashFile } from './hashers'
+import { httpGet, trustContext, type GetResponse } from './http-get'
 import { PackageSink } from './package-sink'
 
 export interface FetchOptions {
@@ -61,15 +59,14 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
   const part = join(options.cacheDir, 'partial', `${key}.part`)
   const retries = options.retries ?? 5
   const digests = { md5: expect.md5 !== undefined || options.allDigests, sum32: expect.sum32 !== undefined || options.allDigests }
-  // A partial file an earlier run left behind is hashed by the sink before we resume after it.
+  // A partial file an earlier run left behind is hashed by the sink's worker while the request is
+  // already on its way; the body waits for it (see downloadOnce).
+  const resumeAt = existsSync(part) ? statSync(part).size : 0
   const sink = new PackageSink(part, digests)
-  const state: DownloadState = { sink, part, digests, have: 0, total: undefined, started: Date.now(), startedAt: 0 }
-  try {
-    state.have = state.startedAt = await sink.open()
-  } catch (e) {
-    void sink.dispose()
-    throw e
-  }
+  if (options.ca && url.protocol === 'https:') trustContext(options.ca) // while the sink's worker starts
+  const opened = sink.open()
+  opened.catch(() => undefined) // awaited before the first body byte
+  const state: DownloadState = { sink, opened, part, digests, have: resumeAt, total: undefined, started: Date.now(), startedAt: resumeAt }
   let attempt = 0
   let digest
   try {
@@ -131,6 +128,8 @@ function parseUrl(raw: string, allowHttp?: boolean): URL {
 
 interface DownloadState {
   sink: PackageSink
+  /** The sink's open() until the first body: resolves with the bytes it found (and hashed) in the partial file. */
+  opened: Promise<number> | null
   part: string
   digests: { md5?: boolean; sum32?: boolean }
   have: number
@@ -143,6 +142,7 @@ async function restart(part: string, state: DownloadState): Promise<void> {
   await state.sink.dispose()
   closeSync(openSync(part, 'w'))
   state.sink = new PackageSink(part, state.digests)
+  state.opened = null
   state.have = await state.sink.open()
   state.startedAt = 0
   state.started = Date.now()
@@ -152,15 +152,15 @@ async function downloadOnce(first: URL, source: PackageSource, expect: PackageEx
   let url = first
   for (let hop = 0; ; hop++) {
     const res = await request(url, source, options, state.have)
-    const status = res.statusCode ?? 0
-    if (status >= 300 && status < 400 && res.headers.location) {
-      res.resume()
+    const status = res.statusCode
+    if (status >= 300 && status < 400 && res.headers['location']) {
+      res.discard()
       if (hop >= MAX_REDIRECTS) throw new FlashlineError('download', 'redirects', `too many redirects fetching the package from ${first.host}`)
-      url = parseUrl(new URL(res.headers.location, url).toString(), options.allowHttp)
+      url = parseUrl(new URL(res.headers['location'], url).toString(), options.allowHttp)
       continue
     }
     if (status === 401 || status === 403) {
-      res.resume()
+      res.discard()
       throw new FlashlineError(
         'download',
         'refused',
@@ -169,62 +169,75 @@ async function downloadOnce(first: URL, source: PackageSource, expect: PackageEx
       )
     }
     if (status === 416 && state.have > 0) {
-      res.resume()
+      res.discard()
       await restart(part, state)
       throw new Retryable('the server refused to resume (416); starting over')
     }
     if (status >= 500) {
-      res.resume()
+      res.discard()
       throw new Retryable(`HTTP ${status}`)
     }
     if (status !== 200 && status !== 206) {
-      res.resume()
-      throw new FlashlineError('download', 'http-status', `the package server ${url.host} answered HTTP ${status} ${res.statusMessage ?? ''}`.trim(), { status })
+      res.discard()
+      throw new FlashlineError('download', 'http-status', `the package server ${url.host} answered HTTP ${status} ${res.statusMessage}`.trim(), { status })
     }
     if (status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''))
       if (!m || Number(m[1]) !== state.have) {
         // A partial answer that does not continue where we are cannot be appended safely.
-        res.resume()
+        res.discard()
         await restart(part, state)
         throw new Retryable(`the server answered 206 with Content-Range "${res.headers['content-range'] ?? ''}" for bytes=${state.have}-; starting over`)
       }
       if (m[3] !== '*') state.total = Number(m[3])
     } else {
       if (state.have > 0) await restart(part, state) // 200: the whole file again, from byte 0
-      const len = Number(res.headers['content-length'])
-      state.total = Number.isFinite(len) && res.headers['content-length'] !== undefined ? len : undefined
+      const len = res.headers['content-length']
+      state.total = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined
     }
     if (state.total !== undefined && expect.size !== undefined && state.total !== expect.size) {
-      res.resume()
+      res.discard()
       throw new FlashlineError('integrity', 'mismatch', `package size mismatch: expected ${expect.size}, the server offers ${state.total}; the package was not flashed`, {
         field: 'size',
         expected: String(expect.size),
         actual: String(state.total)
       })
     }
+    if (state.opened) {
+      let found: number
+      try {
+        found = await state.opened
+      } catch (e) {
+        res.discard()
+        throw e
+      }
+      state.opened = null
+      if (found !== state.have) {
+        res.discard()
+        await restart(part, state)
+        throw new Retryable('the partial file changed while resuming; starting over')
+      }
+    }
     await receive(res, part, state, options)
     return
   }
 }
 
-function request(url: URL, source: PackageSource, options: FetchOptions, from: number): Promise<IncomingMessage> {
+function request(url: URL, source: PackageSource, options: FetchOptions, from: number): Promise<GetResponse> {
   const headers: Record<string, string> = {}
   // Presigned URLs (IoTDA v2/OBS, FogCloud) carry their auth in the query: no extra headers at all.
   if (source.bearerToken) headers['Authorization'] = `Bearer ${source.bearerToken}`
   if (from > 0) headers['Range'] = `bytes=${from}-`
-  const lib = url.protocol === 'https:' ? https : http
-  return new Promise((resolve, reject) => {
-    const req = lib.request(url, {
-      method: 'GET',
-      headers,
-      ...(url.protocol === 'https:' ? { ca: options.ca ? [...rootCertificates, options.ca] : undefined, rejectUnauthorized: true } : {}),
-      signal: options.signal
-    })
-    req.setTimeout(options.idleTimeoutMs ?? 30_000, () => req.destroy(new Retryable(`no data from ${url.host} for ${Math.round((options.idleTimeoutMs ?? 30_000) / 1000)} s`)))
-    req.on('response', resolve)
-    req.on('error', (e: NodeJS.ErrnoException) => reject(classify(e, url, options)))
-    req.end()
+  const idle = options.idleTimeoutMs ?? 30_000
+  return httpGet({
+    url,
+    headers,
+    ca: options.ca,
+    idleTimeoutMs: idle,
+    signal: options.signal,
+    onIdle: () => new Retryable(`no data from ${url.host} for ${Math.round(idle / 1000)} s`)
+  }).catch((e: NodeJS.ErrnoException) => {
+    throw classify(e, url, options)
   })
 }
 
@@ -245,7 +258,7 @@ function classify(e: NodeJS.ErrnoException, url: URL, options: FetchOptions): Er
  * them, leaving this thread to TLS). Everything received is on disk and hashed before this settles,
  * so a retry resumes exactly at `state.have`.
  */
-function receive(res: IncomingMessage, part: string, state: DownloadState, options: FetchOptions): Promise<void> {
+function receive(res: GetResponse, part: string, state: DownloadState, options: FetchOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     let lastReport = 0
     let received = state.have
@@ -265,33 +278,36 @@ function receive(res: IncomingMessage, part: string, state: DownloadState, optio
         (e: Error) => reject(e instanceof FlashlineError ? e : new FlashlineError('download', 'disk', `cannot write the package to ${part}: ${e.message}`))
       )
     }
-    res.on('data', (chunk: Buffer) => {
-      if (settled) return
-      try {
-        sink.write(chunk)
-      } catch (e) {
-        res.destroy()
-        finish(e as Error)
-        return
-      }
-      received += chunk.length
-      if (sink.congested) {
-        res.pause()
+    res.body({
+      data: (chunk) => {
+        if (settled) return false
+        try {
+          sink.write(chunk) // copies: the chunk is the socket's reused read buffer
+        } catch (e) {
+          res.discard()
+          finish(e as Error)
+          return false
+        }
+        received += chunk.length
+        const now = Date.now()
+        if (options.onProgress && (now - lastReport >= 100 || received === expected)) {
+          lastReport = now
+          const secs = Math.max(0.001, (now - state.started) / 1000)
+          options.onProgress({ done: received, total: expected, bytesPerSec: (received - state.startedAt) / secs })
+        }
+        if (!sink.congested) return true
         void sink.drained().then(() => res.resume())
-      }
-      const now = Date.now()
-      if (options.onProgress && (now - lastReport >= 100 || received === expected)) {
-        lastReport = now
-        const secs = Math.max(0.001, (now - state.started) / 1000)
-        options.onProgress({ done: received, total: expected, bytesPerSec: (received - state.startedAt) / secs })
+        return false
+      },
+      end: (complete) => {
+        if (!complete || (expected !== undefined && received < expected)) finish(new Retryable(`connection closed after ${received} of ${expected ?? '?'} bytes`))
+        else finish()
+      },
+      error: (e) => {
+        if (options.signal?.aborted) finish(new FlashlineError('interrupted', 'aborted', 'interrupted'))
+        else finish(e instanceof Retryable || e instanceof FlashlineError ? e : new Retryable(e.message))
       }
     })
-    res.on('end', () => {
-      if (!res.complete || (expected !== undefined && received < expected)) finish(new Retryable(`connection closed after ${received} of ${expected ?? '?'} bytes`))
-      else finish()
-    })
-    res.on('aborted', () => finish(new Retryable(`connection dropped after ${received} bytes`)))
-    res.on('error', (e) => finish(options.signal?.aborted ? new FlashlineError('interrupted', 'aborted', 'interrupted') : new Retryable(e.message)))
   })
 }
 
