@@ -285,17 +285,33 @@ describe('package download: what else a server may answer', () => {
     expect(readFileSync(pkg.path).equals(data)).toBe(true)
   })
 
-  it('follows a redirect to the package and keeps verifying the host it lands on', async () => {
-    const target = await serve((_req, res) => (res.writeHead(200, { 'Content-Length': data.length }), res.end(data)), true)
-    const hops: string[] = []
+  it('follows a redirect to the package, keeps verifying the host it lands on, and keeps the bearer token to the host that issued it', async () => {
+    const landed: Array<string | undefined> = []
+    const target = await serve((req, res) => {
+      landed.push(req.headers.authorization)
+      res.writeHead(200, { 'Content-Length': data.length })
+      res.end(data)
+    }, true)
+    const hops: Array<[string, string | undefined]> = []
     const base = await serve((req, res) => {
-      hops.push(req.url!)
+      hops.push([req.url!, req.headers.authorization])
       res.writeHead(302, { Location: `${target.replace('127.0.0.1', 'localhost')}/cdn/fw.bin` })
       res.end('moved')
     }, true)
-    const pkg = await fetchPackage({ url: `${base}/fw.bin?sig=abc` }, { sha256 }, { cacheDir: cacheDir(), ca: tls.ca })
+    const pkg = await fetchPackage({ url: `${base}/fw.bin?sig=abc`, bearerToken: 'tok' }, { sha256 }, { cacheDir: cacheDir(), ca: tls.ca })
     expect(readFileSync(pkg.path).equals(data)).toBe(true)
-    expect(hops).toEqual(['/fw.bin?sig=abc'])
+    expect(hops).toEqual([['/fw.bin?sig=abc', 'Bearer tok']])
+    expect(landed).toEqual([undefined])
+  })
+
+  it('refuses a token that would add header lines of its own, without sending anything', async () => {
+    let calls = 0
+    const base = await serve((_req, res) => (calls++, res.end()), true)
+    await expect(fetchPackage({ url: `${base}/fw.bin`, bearerToken: 'tok\r\nX-Evil: 1' }, {}, { cacheDir: cacheDir(), ca: tls.ca })).rejects.toMatchObject({
+      kind: 'download',
+      code: 'bad-header'
+    })
+    expect(calls).toBe(0)
   })
 
   it('refuses a certificate issued for another host name, even when it chains to the trusted CA', async () => {

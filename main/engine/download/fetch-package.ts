@@ -151,7 +151,8 @@ async function restart(part: string, state: DownloadState): Promise<void> {
 async function downloadOnce(first: URL, source: PackageSource, expect: PackageExpectation, options: FetchOptions, part: string, state: DownloadState): Promise<void> {
   let url = first
   for (let hop = 0; ; hop++) {
-    const res = await request(url, source, options, state.have)
+    // A bearer token is for the host that issued the order: not for wherever it redirects.
+    const res = await request(url, url.origin === first.origin ? source.bearerToken : undefined, options, state.have)
     const status = res.statusCode
     if (status >= 300 && status < 400 && res.headers['location']) {
       res.discard()
@@ -223,10 +224,10 @@ async function downloadOnce(first: URL, source: PackageSource, expect: PackageEx
   }
 }
 
-function request(url: URL, source: PackageSource, options: FetchOptions, from: number): Promise<GetResponse> {
+function request(url: URL, bearerToken: string | undefined, options: FetchOptions, from: number): Promise<GetResponse> {
   const headers: Record<string, string> = {}
   // Presigned URLs (IoTDA v2/OBS, FogCloud) carry their auth in the query: no extra headers at all.
-  if (source.bearerToken) headers['Authorization'] = `Bearer ${source.bearerToken}`
+  if (bearerToken) headers['Authorization'] = `Bearer ${bearerToken}`
   if (from > 0) headers['Range'] = `bytes=${from}-`
   const idle = options.idleTimeoutMs ?? 30_000
   return httpGet({

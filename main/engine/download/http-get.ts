@@ -1,5 +1,6 @@
 import net from 'node:net'
 import tls, { rootCertificates } from 'node:tls'
+import { FlashlineError } from '../errors'
 
 /**
  * One HTTP/1.1 GET for a package body, on a socket that decrypts into one reused buffer (`onread`).
@@ -60,6 +61,10 @@ export function trustContext(ca: string): tls.SecureContext {
 export function httpGet(req: GetRequest): Promise<GetResponse> {
   return new Promise((resolve, reject) => {
     const { url } = req
+    for (const [name, value] of Object.entries(req.headers)) {
+      // a value from a platform message must not be able to add header lines of its own
+      if (/[\r\n\0]/.test(value)) return reject(new FlashlineError('download', 'bad-header', `the ${name} header for ${url.host} contains a line break or NUL; refusing to send it`))
+    }
     const host = url.hostname.replace(/^\[|\]$/g, '')
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
     let head: Buffer | null = Buffer.alloc(0)
