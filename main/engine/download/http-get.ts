@@ -225,7 +225,7 @@ class Response implements GetResponse {
     if (this.ended) return
     this.ended = true
     this.socket.destroy()
-    this.handlers?.error(e)
+    this.handlers.error(e)
   }
 
   private finish(complete: boolean): void {
