@@ -106,7 +106,7 @@ process.on('unhandledRejection', () => unhandled++)
 const rows: string[] = []
 let crashes = 0
 for (const t of targets) {
-  const counts = { order: 0, reply: 0, ignored: 0, crash: 0 }
+  const counts = { order: 0, reply: 0, ignored: 0, refuse: 0, 'decode-error': 0, crash: 0 }
   const reasons = new Map<string, number>()
   const t0 = performance.now()
   for (let i = 0; i < N; i++) {
@@ -115,12 +115,14 @@ for (const t of targets) {
       const actions = t.adapter.decode(t.topic, payload, ctx)
       for (const a of actions) {
         counts[a.type]++
+        // a decoder that caught its own exception still has a bug: count it with the crashes
+        if (a.type === 'decode-error') throw new Error(`decode-error: ${a.error}`)
         if (a.type === 'ignored') {
           if (!a.reason) throw new Error('ignored without a reason')
           const key = a.reason.replace(/"[^"]*"/g, '"…"').replace(/\(.*\)/, '(…)').slice(0, 60)
           reasons.set(key, (reasons.get(key) ?? 0) + 1)
         }
-        if (a.type === 'order') t.adapter.encodeReport({ type: 'failed', order: a.order, reason: 'internal', message: 'fuzz', currentVersion: '1' }, ctx)
+        if (a.type === 'order' || a.type === 'refuse') t.adapter.encodeReport({ type: 'failed', order: a.order, reason: 'internal', message: 'fuzz', currentVersion: '1' }, ctx)
       }
     } catch (e) {
       counts.crash++

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { FlashlineError } from '../main/engine/errors'
 import type { JobRecord } from '../main/engine/jobs/job-record'
-import { Station, type StationEvent, type StationWork } from '../main/engine/jobs/station'
+import { FAILED_REPLAY_WINDOW_MS, Station, type StationEvent, type StationWork } from '../main/engine/jobs/station'
 import type { JobReport, OutboundMessage, UpgradeOrder } from '../main/engine/model'
 import type { PlatformAdapter } from '../main/engine/platforms/adapter'
 import { tempDir } from './harness/tmp'
@@ -14,14 +14,17 @@ const fakeAdapter: PlatformAdapter = {
   subscriptions: () => ['down'],
   onConnected: () => [],
   decode(_topic, payload, ctx) {
-    let o: { orderId: string; deviceId: string; version: string }
+    let o: { orderId: string; deviceId: string; version: string; unsigned?: boolean; refuse?: string; crash?: boolean }
     try {
       o = JSON.parse(payload.toString())
     } catch {
       return [{ type: 'ignored', reason: 'not JSON' }]
     }
+    if (o.crash) return [{ type: 'decode-error', error: 'TypeError: boom' }]
     if (ctx.currentVersion(o.deviceId) === undefined) return [{ type: 'ignored', reason: 'not served' }]
-    const order: UpgradeOrder = { platform: 'iotda', orderId: o.orderId, deviceId: o.deviceId, kind: 'firmware', targetVersion: o.version, source: { url: 'https://x/p.bin' }, expect: {}, wire: {}, receivedAt: Date.now() }
+    const expect = o.unsigned ? {} : { sha256: 'a'.repeat(64) }
+    const order: UpgradeOrder = { platform: 'iotda', orderId: o.orderId, deviceId: o.deviceId, kind: 'firmware', targetVersion: o.version, source: { url: 'https://x/p.bin' }, expect, wire: {}, receivedAt: Date.now() }
+    if (o.refuse) return [{ type: 'refuse', order, reason: 'verification-failed', message: o.refuse }]
     return [{ type: 'order', order }]
   },
   encodeReport(report: JobReport): OutboundMessage[] {
@@ -63,12 +66,27 @@ function work(overrides: Partial<StationWork> = {}): StationWork & { flashed: st
   }
 }
 
-function order(deviceId: string, orderId: string, version: string): Buffer {
-  return Buffer.from(JSON.stringify({ deviceId, orderId, version }))
+function order(deviceId: string, orderId: string, version: string, extra: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(JSON.stringify({ deviceId, orderId, version, ...extra }))
 }
 
-function waitFor(station: Station, pred: (e: StationEvent) => boolean): Promise<StationEvent> {
-  return new Promise((resolve) => station.on('event', (e: StationEvent) => pred(e) && resolve(e)))
+function waitFor(station: Station, pred: (e: StationEvent) => boolean, timeoutMs = 10_000): Promise<StationEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no matching station event within ${timeoutMs} ms`)), timeoutMs)
+    station.on('event', (e: StationEvent) => {
+      if (!pred(e)) return
+      clearTimeout(timer)
+      resolve(e)
+    })
+  })
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 
 const slots = [
@@ -226,11 +244,137 @@ describe('station: jobs, journal and outbox', () => {
       station.handleDownlink('down', Buffer.from('{not json'))
       await new Promise((r) => setTimeout(r, 50))
       release()
-      while (closedIds.length < 3) await new Promise((r) => setTimeout(r, 20))
+      await until('three closed jobs', () => closedIds.length >= 3)
       expect(closedIds.sort()).toEqual(['o1:succeeded', 'o2:failed', 'o3:succeeded'])
       expect(w.flashed.sort()).toEqual(['d1', 'd2'])
       const busy = station.jobs().find((j) => j.order.orderId === 'o2')!
       expect(busy.outcome?.reason).toBe('busy')
+      await station.stop()
+    } finally {
+      cleanup()
+    }
+  })
+
+  it('refuses an order with no checksum unless the station allows unverified packages, and records it', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const pub = new FakePublisher()
+      const w = work()
+      const strict = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w })
+      strict.attach(pub)
+      const closed = waitFor(strict, (e) => e.type === 'job-closed')
+      strict.handleDownlink('down', order('d1', 'o1', '2.0', { unsigned: true }))
+      const e = (await closed) as { job: JobRecord }
+      expect(e.job.outcome).toMatchObject({ result: 'failed', reason: 'verification-failed' })
+      expect(e.job.outcome?.message).toContain('no checksum')
+      expect(e.job.history.map((h) => h.phase)).toEqual(['received', 'reporting', 'failed'])
+      expect(w.flashed).toEqual([])
+      expect(pub.sent.map((m) => JSON.parse(m.payload))).toEqual([{ t: 'fail', r: 'verification-failed', v: '1.0' }])
+      await strict.stop()
+
+      const lax = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w, allowUnverified: true })
+      lax.attach(pub)
+      const done = waitFor(lax, (e) => e.type === 'job-closed')
+      lax.handleDownlink('down', order('d2', 'o2', '2.0', { unsigned: true }))
+      const ok = (await done) as { job: JobRecord }
+      expect(ok.job.phase).toBe('succeeded')
+      expect(ok.job.unverified).toBe(true)
+      expect(w.flashed).toEqual(['d2'])
+      await lax.stop()
+    } finally {
+      cleanup()
+    }
+  })
+
+  it('answers a refused order with a failure report, and tells a decoder defect apart from an ignored message', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const pub = new FakePublisher()
+      const w = work()
+      const station = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w })
+      station.attach(pub)
+      const events: StationEvent[] = []
+      station.on('event', (e: StationEvent) => events.push(e))
+      const closed = waitFor(station, (e) => e.type === 'job-closed')
+      station.handleDownlink('down', order('d1', 'o1', '2.0', { refuse: 'sign is not a SHA-256 digest' }))
+      const e = (await closed) as { job: JobRecord }
+      expect(e.job.outcome).toMatchObject({ result: 'failed', reason: 'verification-failed', message: 'sign is not a SHA-256 digest' })
+      expect(w.flashed).toEqual([])
+      station.handleDownlink('down', order('d1', 'o9', '2.0', { crash: true }))
+      station.handleDownlink('down', Buffer.from('{not json'))
+      expect(events.filter((x) => x.type === 'downlink-error')).toEqual([{ type: 'downlink-error', topic: 'down', error: 'TypeError: boom' }])
+      expect(events.filter((x) => x.type === 'downlink-ignored')).toEqual([{ type: 'downlink-ignored', topic: 'down', reason: 'not JSON' }])
+      await station.stop()
+    } finally {
+      cleanup()
+    }
+  })
+
+  it('never flashes a replayed order twice: while reporting it is ignored, once ended its result is reported again', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const pub = new FakePublisher()
+      pub.online = false
+      const w = work()
+      const station = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w })
+      station.attach(pub)
+      const reporting = waitFor(station, (e) => e.type === 'phase' && e.job.phase === 'reporting')
+      station.handleDownlink('down', order('d1', 'o1', '2.0'))
+      await reporting
+      // redelivered while its final report waits for the broker: nothing new happens
+      station.handleDownlink('down', order('d1', 'o1', '2.0'))
+      expect(station.jobs()).toHaveLength(1)
+      expect(station.outbox.size).toBe(5)
+      pub.online = true
+      const closed = waitFor(station, (e) => e.type === 'job-closed')
+      pub.emit('connect')
+      await closed
+      await until('the outbox to drain', () => station.outbox.size === 0)
+      const before = pub.sent.length
+      // replayed after it ended (also after a restart): the recorded success is reported again
+      await station.stop()
+      const again = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w })
+      again.attach(pub)
+      again.handleDownlink('down', order('d1', 'o1', '2.0'))
+      await until('the repeated report', () => pub.sent.length === before + 1)
+      expect(JSON.parse(pub.sent.at(-1)!.payload)).toEqual({ t: 'ok', v: '2.0' })
+      expect(w.flashed).toEqual(['d1'])
+      expect(again.jobs()).toHaveLength(1)
+      await again.stop()
+    } finally {
+      cleanup()
+    }
+  })
+
+  it('takes a failed order id that comes back after the redelivery window as the platform retrying it', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const pub = new FakePublisher()
+      let fail = true
+      const w = work({
+        download: async () => {
+          if (fail) throw new FlashlineError('download', 'network', 'connection reset')
+          return pkg
+        }
+      })
+      const station = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w })
+      station.attach(pub)
+      const failed = waitFor(station, (e) => e.type === 'job-closed')
+      station.handleDownlink('down', order('d1', 'o1', '2.0'))
+      expect(((await failed) as { job: JobRecord }).job.phase).toBe('failed')
+      // within the window: the failure is repeated, nothing is downloaded
+      fail = false
+      station.handleDownlink('down', order('d1', 'o1', '2.0'))
+      await until('the repeated failure', () => JSON.parse(pub.sent.at(-1)!.payload).t === 'fail' && pub.sent.filter((m) => JSON.parse(m.payload).t === 'fail').length === 2)
+      expect(w.flashed).toEqual([])
+      // after the window: a new attempt
+      const job = station.jobs()[0]!
+      job.updatedAt -= FAILED_REPLAY_WINDOW_MS + 1000
+      station.journal.save(job)
+      const retried = waitFor(station, (e) => e.type === 'job-closed' && e.job.id !== job.id)
+      station.handleDownlink('down', order('d1', 'o1', '2.0'))
+      expect(((await retried) as { job: JobRecord }).job.outcome).toMatchObject({ result: 'succeeded' })
+      expect(w.flashed).toEqual(['d1'])
       await station.stop()
     } finally {
       cleanup()

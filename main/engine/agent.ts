@@ -20,6 +20,8 @@ export interface AgentConfig {
   /** PEM trust root added for the broker and for package downloads. */
   ca?: string
   allowHttp?: boolean
+  /** Carry out orders that name no checksum (refused by default); such jobs are recorded as unverified. */
+  allowUnverified?: boolean
   /** Root data directory; the package cache is shared, journal and outbox are per platform identity. */
   dataDir: string
   /** Identity used to separate journals of different devices/platforms in one data dir. */
@@ -90,7 +92,7 @@ export class Agent extends EventEmitter {
           log: (message) => this.emit('log', `${slot.deviceId}: ${message}`)
         })
     }
-    this.station = new Station({ dataDir: join(config.dataDir, 'stations', safeName(config.identity)), adapter: config.adapter, slots: config.slots, work })
+    this.station = new Station({ dataDir: join(config.dataDir, 'stations', safeName(config.identity)), adapter: config.adapter, slots: config.slots, work, allowUnverified: config.allowUnverified })
     this.station.on('event', (e: StationEvent) => this.emit('event', e))
     this.link = new MqttLink({
       brokerUrl: config.brokerUrl,

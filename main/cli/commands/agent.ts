@@ -16,6 +16,7 @@ import type { SlotConfig } from '../../engine/jobs/slot'
 
 export const AGENT_HELP = `flashline agent   act as the device on a platform and carry out the upgrades it orders
   --platform iotda|fogcloud|wudun   --broker mqtt(s)://host:port   [--ca FILE] [--allow-http]
+  [--allow-unverified]   carry out orders that name no checksum (refused by default; recorded with the job)
   iotda:    --device-id ID (--secret SECRET | --secret-file FILE | env FLASHLINE_SECRET | --cert FILE --key FILE) [--check-timestamp]
   fogcloud: --product-key PK --device-name DN [--device-secret S] [--module NAME]   (children: --child PK/DN,PORT,VERSION)
   wudun:    --device-uid UID --topic-prefix PREFIX [--source NAME]                  (children: --child SUB_UID,PORT,VERSION)
@@ -36,6 +37,7 @@ const AGENT_OPTIONS = {
   broker: { type: 'string' },
   ca: { type: 'string' },
   'allow-http': { type: 'boolean' },
+  'allow-unverified': { type: 'boolean' },
   'device-id': { type: 'string' },
   secret: { type: 'string' },
   'secret-file': { type: 'string' },
@@ -118,6 +120,7 @@ export function buildAgentConfig(flags: Flags): AgentConfig {
     brokerUrl,
     ca: readTextFile(flags, 'ca'),
     allowHttp: Boolean(flags['allow-http']),
+    allowUnverified: Boolean(flags['allow-unverified']),
     dataDir: str(flags, 'data-dir') ?? defaultDataDir(),
     identity: `${platform}-${deviceId}`,
     slots: [slotFrom(flags, deviceId, currentVersion), ...childSlots(flags, deviceId)],

@@ -107,7 +107,7 @@ function describe(v: Json): string {
 }
 
 const DEVICE_FIELDS = ['id', 'port', 'protocol', 'baud', 'parity', 'currentVersion', 'menuCommand', 'address', 'entry', 'verify', 'unprotect', 'protect', 'image', 'mtu', 'probe']
-const CONNECTION_FIELDS = ['platform', 'broker', 'ca', 'allowHttp', 'username', 'passwordFile', 'passwordEnv', 'connectTimeoutSeconds', 'iotda', 'fogcloud', 'wudun', 'devices']
+const CONNECTION_FIELDS = ['platform', 'broker', 'ca', 'allowHttp', 'allowUnverified', 'username', 'passwordFile', 'passwordEnv', 'connectTimeoutSeconds', 'iotda', 'fogcloud', 'wudun', 'devices']
 
 function readDevice(r: Reader, v: Json, path: string): SlotConfig {
   const d = r.obj(v, path, DEVICE_FIELDS)
@@ -258,6 +258,7 @@ export function loadStationFile(file: string, defaults: { dataDir: string }): Ag
       brokerUrl: broker,
       ca: caFile ? r.readFile(caFile, `${path}.ca`) : undefined,
       allowHttp: r.bool(c, 'allowHttp', path) ?? false,
+      allowUnverified: r.bool(c, 'allowUnverified', path) ?? false,
       dataDir,
       identity: `${platform}-${self}`,
       slots,

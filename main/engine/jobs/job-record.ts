@@ -31,6 +31,8 @@ export interface JobRecord {
   probedVersion?: string
   outcome?: JobOutcome
   error?: { kind: string; code: string; message: string }
+  /** The order named no checksum and the station allowed it: the package was flashed unverified. */
+  unverified?: boolean
   /** How many times the job was (re)started, counting resumes after a restart. */
   runs: number
   history: Array<{ phase: JobPhase; at: number }>

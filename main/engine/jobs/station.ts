@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { asFlashlineError, FlashlineError } from '../errors'
-import type { JobReport, OutboundMessage } from '../model'
+import type { FailureReason, JobReport, OutboundMessage, UpgradeOrder } from '../model'
 import type { AdapterContext, PlatformAdapter } from '../platforms/adapter'
 import { DeviceVersions } from '../store/device-versions'
 import { Journal } from '../store/journal'
@@ -30,6 +30,8 @@ export type StationEvent =
   | { type: 'report-queued'; entry: OutboxEntry }
   | { type: 'report-acked'; entry: OutboxEntry }
   | { type: 'downlink-ignored'; topic: string; reason: string }
+  /** The platform adapter failed on a downlink (a defect of ours, not of the message). */
+  | { type: 'downlink-error'; topic: string; error: string }
   | { type: 'reply-queued'; messages: OutboundMessage[] }
   | { type: 'station-log'; message: string }
 
@@ -38,7 +40,12 @@ export interface StationOptions {
   adapter: PlatformAdapter
   slots: SlotConfig[]
   work: StationWork
+  /** Carry out orders that name no digest (no SHA-256, MD5 or checksum); refused by default. */
+  allowUnverified?: boolean
 }
+
+/** How long a failed job's order id is treated as a redelivery (answered with the recorded result) rather than a retry. */
+export const FAILED_REPLAY_WINDOW_MS = 5 * 60_000
 
 /**
  * A bench station: the devices it serves (slots), the jobs running on them, and the outbox that
@@ -52,6 +59,8 @@ export class Station extends EventEmitter {
   private readonly slots = new Map<string, SlotConfig>()
   private readonly running = new Map<string, { runner: JobRunner; done: Promise<void> }>()
   private readonly abort = new AbortController()
+  /** The latest job per (device, order id), for recognising an order that arrives again. */
+  private readonly byOrder = new Map<string, string>()
   private publisher: Publisher | null = null
   private pumping = false
   private pumpAgain = false
@@ -65,6 +74,7 @@ export class Station extends EventEmitter {
     this.journal = new Journal(options.dataDir)
     this.outbox = new Outbox(options.dataDir)
     this.versions = new DeviceVersions(options.dataDir, Object.fromEntries(options.slots.map((s) => [s.deviceId, s.currentVersion])))
+    for (const job of this.journal.all()) this.byOrder.set(orderKey(job.order), job.id)
   }
 
   readonly context: AdapterContext = {
@@ -108,36 +118,90 @@ export class Station extends EventEmitter {
     const actions = this.options.adapter.decode(topic, payload, this.context)
     for (const action of actions) {
       if (action.type === 'ignored') this.emitEvent({ type: 'downlink-ignored', topic, reason: action.reason })
+      else if (action.type === 'decode-error') this.emitEvent({ type: 'downlink-error', topic, error: action.error })
       else if (action.type === 'reply') {
         this.queue(action.messages)
         this.emitEvent({ type: 'reply-queued', messages: action.messages })
+      } else if (action.type === 'refuse') {
+        if (this.slots.has(action.order.deviceId) && !this.isDuplicate(action.order)) this.refuse(action.order, action.reason, action.message)
       } else this.accept(action.order)
     }
   }
 
-  private accept(order: JobRecord['order']): void {
+  /**
+   * The same order again (a QoS 1 redelivery, a platform repeating an unanswered command): never a
+   * second flash. While its job runs or waits for acknowledgement, nothing is done; once it ended,
+   * its recorded result is reported again (a failed one only within FAILED_REPLAY_WINDOW_MS, after
+   * which the same order id is taken as the platform's retry).
+   */
+  private isDuplicate(order: UpgradeOrder): boolean {
+    const prior = this.lastJobFor(order)
+    if (!prior) return false
+    if (!isTerminal(prior)) {
+      this.log(`order ${order.orderId} for ${order.deviceId} is already being carried out (phase ${prior.phase}); duplicate ignored`)
+      return true
+    }
+    const outcome = prior.outcome
+    if (!outcome) return false
+    if (outcome.result === 'failed' && Date.now() - prior.updatedAt > FAILED_REPLAY_WINDOW_MS) return false
+    this.log(`order ${order.orderId} for ${order.deviceId} was already carried out (job ${prior.id}, ${outcome.result}); reporting that result again instead of flashing twice`)
+    const report: JobReport =
+      outcome.result === 'succeeded'
+        ? { type: 'succeeded', order: prior.order, version: outcome.version }
+        : { type: 'failed', order: prior.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version }
+    this.queue(this.options.adapter.encodeReport(report, this.context))
+    return true
+  }
+
+  private lastJobFor(order: UpgradeOrder): JobRecord | undefined {
+    const id = this.byOrder.get(orderKey(order))
+    return id ? this.journal.load(id) : undefined
+  }
+
+  private accept(order: UpgradeOrder): void {
     const slot = this.slots.get(order.deviceId)
     if (!slot) {
       this.emitEvent({ type: 'downlink-ignored', topic: '', reason: `order for ${order.deviceId}, which no slot serves` })
       return
     }
-    const active = [...this.running.values()].find((r) => r.runner.job.order.deviceId === order.deviceId)
-    if (active) {
-      if (active.runner.job.order.orderId === order.orderId) {
-        this.log(`order ${order.orderId} for ${order.deviceId} is already being carried out; duplicate ignored`)
-        return
-      }
-      const busy = this.newJob(order)
-      busy.outcome = { result: 'failed', reason: 'busy', message: `device ${order.deviceId} is busy with another upgrade`, version: busy.startVersion }
-      this.report(busy, { type: 'failed', order, reason: 'busy', message: busy.outcome.message!, currentVersion: busy.startVersion }, true)
-      busy.phase = 'reporting'
-      this.journal.save(busy)
+    if (this.isDuplicate(order)) return
+    // a job that reached 'reporting' no longer uses the device, even if its runner has not returned yet
+    if ([...this.running.values()].some((r) => r.runner.job.order.deviceId === order.deviceId && r.runner.job.phase !== 'reporting' && !isTerminal(r.runner.job))) {
+      this.refuse(order, 'busy', `device ${order.deviceId} is busy with another upgrade`)
       return
     }
-    this.start(this.newJob(order))
+    const { sha256, md5, sum32 } = order.expect
+    const unverified = !sha256 && !md5 && !sum32
+    if (unverified && !this.options.allowUnverified) {
+      this.refuse(
+        order,
+        'verification-failed',
+        'the order names no checksum (SHA-256, MD5 or additive checksum), so the package could not be verified; refusing to flash it (a station may accept such orders with allowUnverified)'
+      )
+      return
+    }
+    const job = this.newJob(order)
+    if (unverified) {
+      job.unverified = true
+      this.journal.save(job)
+      this.log(`order ${order.orderId} for ${order.deviceId} names no checksum; flashing it unverified because the station allows unverified packages`)
+    }
+    this.start(job)
   }
 
-  private newJob(order: JobRecord['order']): JobRecord {
+  /** Records an order we will not carry out and reports why, without touching the network or the device. */
+  private refuse(order: UpgradeOrder, reason: FailureReason, message: string): void {
+    const job = this.newJob(order)
+    job.outcome = { result: 'failed', reason, message, version: job.startVersion }
+    this.report(job, { type: 'failed', order, reason, message, currentVersion: job.startVersion }, true)
+    job.phase = 'reporting'
+    job.updatedAt = Date.now()
+    job.history.push({ phase: 'reporting', at: job.updatedAt })
+    this.journal.save(job)
+    this.emitEvent({ type: 'phase', job })
+  }
+
+  private newJob(order: UpgradeOrder): JobRecord {
     const now = Date.now()
     const id = `${now.toString(36)}-${createHash('sha256').update(order.platform + order.deviceId + order.orderId).digest('hex').slice(0, 10)}`
     const job: JobRecord = {
@@ -151,6 +215,7 @@ export class Station extends EventEmitter {
       history: [{ phase: 'received', at: now }]
     }
     this.journal.save(job)
+    this.byOrder.set(orderKey(order), id)
     this.emitEvent({ type: 'phase', job })
     return job
   }
@@ -258,4 +323,8 @@ export class Station extends EventEmitter {
   private log(message: string): void {
     this.emitEvent({ type: 'station-log', message })
   }
+}
+
+function orderKey(order: UpgradeOrder): string {
+  return `${order.platform}\n${order.deviceId}\n${order.orderId}`
 }

@@ -13,7 +13,8 @@ export function num(v: unknown): number | undefined {
 
 /**
  * The common front of every adapter's decode: right topic, JSON object, and no exception ever
- * escapes — whatever goes wrong becomes an `ignored` action with the reason.
+ * escapes. Bad input becomes `ignored` with the reason; an exception thrown by `handle` is a decoder
+ * bug and becomes `decode-error`, so tests and the fuzzer can tell the two apart.
  */
 export function decodeJsonObject(
   topic: string,
@@ -33,6 +34,7 @@ export function decodeJsonObject(
     if (!isRecord(msg)) return [{ type: 'ignored', reason: 'the message is not a JSON object' }]
     return handle(msg)
   } catch (e) {
-    return [{ type: 'ignored', reason: `could not decode: ${(e as Error).message}` }]
+    // Only the decoder's own bugs get here (malformed input is handled above and in `handle`).
+    return [{ type: 'decode-error', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }]
   }
 }
