@@ -49,7 +49,7 @@ export interface BrokerOptions {
 
 /** A real mosquitto on a free loopback port, configured for anonymous access, persistence off. */
 export async function startMosquitto(options: BrokerOptions = {}): Promise<Broker> {
-  if (!hasMosquitto) throw new Error('mosquitto is not installed: run "npm run setup" (installs the test packages)')
+  if (!hasMosquitto) throw new Error('mosquitto is not installed: run "bash scripts/ensure-test-packages.sh" (npm test does it) to install the test packages')
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'flashline-mosq-'))
   const conf = join(dir, 'mosquitto.conf')

@@ -15,7 +15,7 @@ export interface PtyPair {
 
 /** A linked pty pair from socat: bytes written to `a` come out of `b` and vice versa. */
 export async function ptyPair(): Promise<PtyPair> {
-  if (!hasSocat) throw new Error('socat is not installed: run "npm run setup" (installs the test packages)')
+  if (!hasSocat) throw new Error('socat is not installed: run "bash scripts/ensure-test-packages.sh" (npm test does it) to install the test packages')
   const dir = mkdtempSync(join(tmpdir(), 'flashline-pty-'))
   const a = join(dir, 'ttyA')
   const b = join(dir, 'ttyB')
