@@ -13,6 +13,7 @@ import type { FlashManifest, FlashProgress } from './model'
 import type { PlatformAdapter } from './platforms/adapter'
 import { openTransport, PROTOCOL_LINE_DEFAULTS } from './transport/open'
 import type { Transport } from './transport/transport'
+import { prepareDataDir } from './util/data-dir'
 
 export interface AgentConfig {
   adapter: PlatformAdapter
@@ -38,6 +39,10 @@ export async function flashSlot(
   pkg: { path: string; size: number; name: string; manifest?: FlashManifest },
   options: { signal?: AbortSignal; onProgress?: (p: FlashProgress) => void; onProving?: () => void; log?: (message: string) => void }
 ): Promise<FlashOutcome> {
+  if (pkg.size === 0) {
+    // an empty image "flashes" in no time on every protocol and proves nothing
+    throw new FlashlineError('usage', 'empty-image', `${pkg.name} is empty (0 bytes); there is nothing to flash — check that the right file was given`)
+  }
   const line = PROTOCOL_LINE_DEFAULTS[slot.protocol]
   const address = (slot.protocolOptions?.['address'] as number | undefined) ?? DEFAULT_ADDRESS[slot.protocol]
   const flasher = await createFlasher(slot.protocol, { ...slot.protocolOptions, baud: slot.baud, ...(options.log ? { log: options.log } : {}) })
@@ -81,7 +86,8 @@ export class Agent extends EventEmitter {
 
   constructor(private readonly config: AgentConfig) {
     super()
-    this.cacheDir = join(config.dataDir, 'cache')
+    const dataDir = prepareDataDir(config.dataDir)
+    this.cacheDir = join(dataDir, 'cache')
     const work: StationWork = {
       download: (job, signal, onProgress) => this.download(job, signal, onProgress),
       flash: (job, slot, pkg, signal, onProgress, onPhase) =>
@@ -92,7 +98,7 @@ export class Agent extends EventEmitter {
           log: (message) => this.emit('log', `${slot.deviceId}: ${message}`)
         })
     }
-    this.station = new Station({ dataDir: join(config.dataDir, 'stations', safeName(config.identity)), adapter: config.adapter, slots: config.slots, work, allowUnverified: config.allowUnverified })
+    this.station = new Station({ dataDir: join(dataDir, 'stations', safeName(config.identity)), name: config.identity, adapter: config.adapter, slots: config.slots, work, allowUnverified: config.allowUnverified })
     this.station.on('event', (e: StationEvent) => this.emit('event', e))
     this.link = new MqttLink({
       brokerUrl: config.brokerUrl,

@@ -43,3 +43,14 @@ export const TERMINAL_PHASES: ReadonlySet<JobPhase> = new Set(['succeeded', 'fai
 export function isTerminal(job: JobRecord): boolean {
   return TERMINAL_PHASES.has(job.phase)
 }
+
+/**
+ * Once a job has its outcome its download credentials are of no more use: the bearer token and a
+ * presigned URL's query (its signature) are removed before the job is journalled again.
+ */
+export function forgetCredentials(job: JobRecord): void {
+  const source = job.order.source
+  delete source.bearerToken
+  const q = source.url.search(/[?#]/)
+  if (q >= 0) source.url = source.url.slice(0, q)
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { asFlashlineError, type FlashlineError } from '../errors'
 import { UNKNOWN_VERSION, type FailureReason, type FlashProgress, type FlashResult, type JobPhase, type JobReport } from '../model'
 import type { Journal } from '../store/journal'
-import type { JobOutcome, JobRecord, PackageOnDisk } from './job-record'
+import { forgetCredentials, type JobOutcome, type JobRecord, type PackageOnDisk } from './job-record'
 
 export interface DownloadProgress {
   done: number
@@ -46,6 +46,8 @@ export function failureReasonOf(err: FlashlineError): FailureReason {
       return err.code === 'refused' ? 'download-refused' : 'download-timeout'
     case 'integrity':
       return 'verification-failed'
+    case 'usage':
+      return err.code === 'empty-image' ? 'verification-failed' : 'internal'
     case 'device':
       return err.code === 'version-mismatch' ? 'version-mismatch' : 'install-failed'
     default:
@@ -127,6 +129,7 @@ export class JobRunner {
         ? { type: 'succeeded', order: job.order, version: outcome.version }
         : { type: 'failed', order: job.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version }
     this.deps.report(job, report, true)
+    forgetCredentials(job)
     this.enter('reporting')
     return job
   }

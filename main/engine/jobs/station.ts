@@ -4,9 +4,10 @@ import { asFlashlineError, FlashlineError } from '../errors'
 import type { FailureReason, JobReport, OutboundMessage, UpgradeOrder } from '../model'
 import type { AdapterContext, PlatformAdapter } from '../platforms/adapter'
 import { DeviceVersions } from '../store/device-versions'
-import { Journal } from '../store/journal'
+import { Journal, type LostJob } from '../store/journal'
+import { lockDir } from '../store/dir-lock'
 import { Outbox, type OutboxEntry } from '../store/outbox'
-import { isTerminal, type JobRecord, type PackageOnDisk } from './job-record'
+import { forgetCredentials, isTerminal, type JobRecord, type PackageOnDisk } from './job-record'
 import { JobRunner, type FlashOutcome, type JobEvent, type DownloadProgress } from './job-runner'
 import type { SlotConfig } from './slot'
 import type { FlashProgress } from '../model'
@@ -33,13 +34,15 @@ export type StationEvent =
   /** The platform adapter failed on a downlink (a defect of ours, not of the message). */
   | { type: 'downlink-error'; topic: string; error: string }
   | { type: 'reply-queued'; messages: OutboundMessage[] }
-  | { type: 'station-log'; message: string }
+  | { type: 'station-log'; message: string; level?: 'info' | 'warn' | 'error' }
 
 export interface StationOptions {
   dataDir: string
   adapter: PlatformAdapter
   slots: SlotConfig[]
   work: StationWork
+  /** Who serves this state directory, named when a second process tries to use it ("iotda-dev01"). */
+  name?: string
   /** Carry out orders that name no digest (no SHA-256, MD5 or checksum); refused by default. */
   allowUnverified?: boolean
 }
@@ -71,11 +74,23 @@ export class Station extends EventEmitter {
       if (this.slots.has(slot.deviceId)) throw new FlashlineError('usage', 'duplicate-device', `device "${slot.deviceId}" is listed twice`)
       this.slots.set(slot.deviceId, slot)
     }
-    this.journal = new Journal(options.dataDir)
-    this.outbox = new Outbox(options.dataDir)
-    this.versions = new DeviceVersions(options.dataDir, Object.fromEntries(options.slots.map((s) => [s.deviceId, s.currentVersion])))
-    for (const job of this.journal.all()) this.byOrder.set(orderKey(job.order), job.id)
+    this.releaseLock = lockDir(options.dataDir, options.name ?? 'this station', () => Outbox.releaseReserve(options.dataDir))
+    const problem = (level: 'warn' | 'error', message: string) => this.log(message, level)
+    this.journal = new Journal(options.dataDir, problem)
+    this.outbox = new Outbox(options.dataDir, problem)
+    const scan = this.journal.scan()
+    this.lost = scan.lost
+    for (const job of scan.jobs) this.byOrder.set(orderKey(job.order), job.id)
+    this.versions = new DeviceVersions(
+      options.dataDir,
+      Object.fromEntries(options.slots.map((s) => [s.deviceId, s.currentVersion])),
+      { problem, flashedFromJournal: () => flashedVersions(scan.jobs) }
+    )
   }
+
+  private readonly releaseLock: () => void
+  /** Job files found unreadable at start-up; answered as failed once the station is attached. */
+  private lost: LostJob[]
 
   readonly context: AdapterContext = {
     currentVersion: (deviceId) => (this.slots.has(deviceId) ? this.versions.get(deviceId) : undefined),
@@ -97,6 +112,18 @@ export class Station extends EventEmitter {
   /** Jobs left unfinished by a previous run: resume them, or close them if their final report went out. */
   private recover(): void {
     const finals = new Set(this.outbox.pending().filter((e) => e.final && e.jobId).map((e) => e.jobId!))
+    for (const l of this.lost.splice(0)) {
+      if (!l.order) {
+        this.log(`job file ${l.file} is unreadable (${l.why}) and names no order that could be answered; moved to ${l.movedTo}`, 'error')
+        continue
+      }
+      if (finals.has(l.id)) {
+        this.log(`job file ${l.file} is unreadable (${l.why}); moved to ${l.movedTo}. Its final report is still queued and will be sent`, 'warn')
+        continue
+      }
+      this.log(`job file ${l.file} is unreadable (${l.why}); moved to ${l.movedTo}. Order ${l.order.orderId} for ${l.order.deviceId} is reported failed: its state was lost, so success cannot be claimed`, 'error')
+      this.refuse(l.order, 'internal', 'the job state was lost (its journal file was unreadable); the device may or may not hold the new firmware, so the upgrade is reported failed')
+    }
     for (const job of this.journal.all()) {
       if (isTerminal(job)) continue
       if (job.phase === 'reporting') {
@@ -194,6 +221,7 @@ export class Station extends EventEmitter {
     const job = this.newJob(order)
     job.outcome = { result: 'failed', reason, message, version: job.startVersion }
     this.report(job, { type: 'failed', order, reason, message, currentVersion: job.startVersion }, true)
+    forgetCredentials(job)
     job.phase = 'reporting'
     job.updatedAt = Date.now()
     job.history.push({ phase: 'reporting', at: job.updatedAt })
@@ -314,17 +342,25 @@ export class Station extends EventEmitter {
   async stop(): Promise<void> {
     this.abort.abort()
     await Promise.all([...this.running.values()].map((r) => r.done))
+    this.releaseLock()
   }
 
   private emitEvent(event: StationEvent): void {
     this.emit('event', event)
   }
 
-  private log(message: string): void {
-    this.emitEvent({ type: 'station-log', message })
+  private log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+    this.emitEvent({ type: 'station-log', message, level })
   }
 }
 
 function orderKey(order: UpgradeOrder): string {
   return `${order.platform}\n${order.deviceId}\n${order.orderId}`
+}
+
+/** The version each device was last proven to run, from the succeeded jobs (oldest first). */
+function flashedVersions(jobs: JobRecord[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const j of jobs) if (j.phase === 'succeeded' && j.outcome?.result === 'succeeded' && j.outcome.version !== 'unknown') out[j.order.deviceId] = j.outcome.version
+  return out
 }

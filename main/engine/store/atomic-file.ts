@@ -1,18 +1,34 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
-/** Writes a file so that a crash leaves either the old or the new content, never a torn one. */
+/** Folders under the data dir hold tokens, reports and device records: only the station user may read them. */
+export const PRIVATE_DIR_MODE = 0o700
+export const PRIVATE_FILE_MODE = 0o600
+
+export function mkdirPrivate(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
+}
+
+/**
+ * Writes a file so that a crash leaves either the old or the new content, never a torn one. When the
+ * write fails (a full disk), the temporary file is removed again and the error is thrown.
+ */
 export function writeFileAtomic(path: string, data: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true })
+  mkdirPrivate(dirname(path))
   const tmp = `${path}.${process.pid}.tmp`
-  const fd = openSync(tmp, 'w', 0o600)
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
+    const fd = openSync(tmp, 'w', PRIVATE_FILE_MODE)
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, path)
+  } catch (e) {
+    rmSync(tmp, { force: true })
+    throw e
   }
-  renameSync(tmp, path)
   syncDir(dirname(path))
 }
 
@@ -27,4 +43,10 @@ export function syncDir(dir: string): void {
   } catch {
     // Directories cannot be opened for fsync on Windows; rename is already durable enough there.
   }
+}
+
+/** True for the errors a full disk or an exhausted quota gives. */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT'
 }
