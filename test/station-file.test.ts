@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -27,7 +27,7 @@ function station(content: unknown): string {
 }
 
 const secretFile = join(work.dir, 'gw.secret')
-writeFileSync(secretFile, 's3cret\n')
+writeFileSync(secretFile, 's3cret\n', { mode: 0o600 })
 
 const VALID = {
   version: 1,
@@ -74,7 +74,14 @@ describe('station file validation', () => {
     ['missing platform section', (v) => ((v.connections[0] as Record<string, unknown>)['iotda'] = undefined, v), /connections\[0\]\.iotda: is required for platform iotda/],
     ['bad probe regex', (v) => (v.connections[0]!.devices[0]!.probe!.pattern = '(', v), /connections\[0\]\.devices\[0\]\.probe\.pattern: not a valid regular expression/],
     ['too small mtu', (v) => ((v.connections[0]!.devices[2] as Record<string, unknown>)['mtu'] = 64, v), /connections\[0\]\.devices\[2\]\.mtu: expected a whole number from 128 to 65535, got number 64/],
-    ['empty devices', (v) => (v.connections[0]!.devices = [], v), /connections\[0\]\.devices: expected a non-empty array/]
+    ['empty devices', (v) => (v.connections[0]!.devices = [], v), /connections\[0\]\.devices: expected a non-empty array/],
+    ['credentials in the broker URL', (v) => (v.connections[0]!.broker = 'mqtts://bob:hunter2@example.com:8883', v), /connections\[0\]\.broker: holds a user name or password; secrets are not kept in the station file/],
+    [
+      'two connections as the same device',
+      (v) => (v.connections.push({ ...structuredClone(v.connections[0]!), devices: [{ id: 'gw01', port: '/dev/ttyUSB9', protocol: 'ymodem', currentVersion: '1' }] } as never), v),
+      /connections\[1\]: connects as the same device as connections\[0\] \(iotda-gw01\); two connections with one identity would share a client id, a journal and an outbox/
+    ],
+    ['a CA file with no certificate', (v) => ((v.connections[0] as Record<string, unknown>)['ca'] = secretFile, v), /connections\[0\]\.ca: .*gw\.secret holds no PEM certificate/]
   ]
   for (const [what, mutate, message] of bad) {
     it(`rejects ${what} with the path of the field`, () => {
@@ -82,6 +89,24 @@ describe('station file validation', () => {
       expect(() => loadStationFile(station(v), { dataDir: '/tmp/x' })).toThrow(message)
     })
   }
+
+  it('refuses a dataDir that contradicts --data-dir, and warns about a secret file others can read', () => {
+    const v = { ...structuredClone(VALID), dataDir: '/var/lib/flashline' }
+    expect(() => loadStationFile(station(v), { dataDir: '/srv/other', dataDirGiven: true })).toThrow(/dataDir: is \/var\/lib\/flashline, but the data directory was also given as \/srv\/other; give it in one place/)
+    expect(loadStationFile(station(v), { dataDir: '/var/lib/flashline', dataDirGiven: true })[0]!.dataDir).toBe('/var/lib/flashline')
+    expect(loadStationFile(station(v), { dataDir: '/default' })[0]!.dataDir).toBe('/var/lib/flashline')
+    const warnings: string[] = []
+    chmodSync(secretFile, 0o644)
+    try {
+      loadStationFile(station(VALID), { dataDir: '/tmp/x', warn: (m) => warnings.push(m) })
+    } finally {
+      chmodSync(secretFile, 0o600)
+    }
+    expect(warnings).toEqual([expect.stringMatching(/connections\[0\]\.iotda\.secretFile: .*gw\.secret can be read by other users \(mode 644\); restrict it with: chmod 600/)])
+    warnings.length = 0
+    loadStationFile(station(VALID), { dataDir: '/tmp/x', warn: (m) => warnings.push(m) })
+    expect(warnings).toEqual([])
+  })
 
   it('the CLI exits 2 with one line naming the field, and refuses mixing --config with device flags', async () => {
     const v = structuredClone(VALID)

@@ -1,23 +1,45 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { pemCertificateProblem, secretFileWarning } from '../engine/config/files'
 import { FlashlineError } from '../engine/errors'
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>
 export type Flags = Record<string, string | boolean | string[] | undefined>
 
-/** Parses flags strictly: an unknown flag or a missing value is a usage error naming the flag. */
+/**
+ * Parses flags strictly: an unknown flag, a missing value or a flag given twice (unless it is meant to
+ * repeat) is a one-line usage error naming the flag.
+ */
 export function parseFlags(argv: string[], options: OptionSpec, command: string): Flags {
+  let parsed
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true })
-    if (positionals.length) throw new FlashlineError('usage', 'unexpected-argument', `unexpected argument "${positionals[0]}" for "flashline ${command}" (flags start with --)`)
-    return values as Flags
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true })
   } catch (e) {
-    if (e instanceof FlashlineError) throw e
     const msg = (e as Error).message
       .replace(/^Unknown option '([^']+)'.*$/s, `unknown flag $1 for "flashline ${command}"; see "flashline ${command} --help"`)
       .replace(/^Option '([^']+?)(?: <value>)?' argument missing.*$/s, `flag $1 needs a value`)
-    throw new FlashlineError('usage', 'bad-flag', msg)
+      .replace(/^Option '([^']+?)' argument is ambiguous.*$/s, `flag $1 needs a value; a value starting with "-" is written $1=VALUE`)
+    throw new FlashlineError('usage', 'bad-flag', msg.split('\n')[0]!)
   }
+  const { values, positionals, tokens } = parsed
+  if (positionals.length) throw new FlashlineError('usage', 'unexpected-argument', `unexpected argument "${positionals[0]}" for "flashline ${command}" (flags start with --)`)
+  const seen = new Set<string>()
+  for (const t of tokens) {
+    if (t.kind !== 'option' || options[t.name]?.multiple) continue
+    if (seen.has(t.name)) throw new FlashlineError('usage', 'repeated-flag', `--${t.name} is given twice; give it once`)
+    seen.add(t.name)
+  }
+  return values as Flags
+}
+
+/** The flags among `names` that were given. */
+export function given(flags: Flags, names: readonly string[]): string[] {
+  return names.filter((n) => flags[n] !== undefined && flags[n] !== false)
+}
+
+/** A usage error when two flags that exclude each other are both given. */
+export function exclusive(flags: Flags, a: string, b: string, why: string): void {
+  if (flags[a] !== undefined && flags[b] !== undefined) throw new FlashlineError('usage', 'conflicting-flags', `--${a} and --${b} cannot be combined: ${why}`)
 }
 
 export function str(flags: Flags, name: string): string | undefined {
@@ -64,6 +86,24 @@ export function readTextFile(flags: Flags, name: string): string | undefined {
   } catch (e) {
     throw new FlashlineError('usage', 'unreadable-file', `--${name} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
   }
+}
+
+/** `--ca FILE`: must hold at least one PEM certificate, or TLS would fail later with a puzzling error. */
+export function readCaFile(flags: Flags, name = 'ca'): string | undefined {
+  const text = readTextFile(flags, name)
+  if (text === undefined) return undefined
+  const problem = pemCertificateProblem(text)
+  if (problem) throw new FlashlineError('usage', 'bad-ca', `--${name} ${str(flags, name)}: ${problem}`)
+  return text
+}
+
+/** A secret read from a file; a file that others may read is named in a warning (`warn`). */
+export function readSecretFile(flags: Flags, name: string, warn: (line: string) => void): string | undefined {
+  const text = readTextFile(flags, name)
+  if (text === undefined) return undefined
+  const warning = secretFileWarning(str(flags, name)!)
+  if (warning) warn(`warning: --${name} ${warning}`)
+  return text.trim()
 }
 
 export function oneOf<T extends string>(flags: Flags, name: string, allowed: readonly T[], fallback?: T): T {

@@ -28,8 +28,13 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : EXIT_CODES.usage
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write((HELP[command] ?? USAGE) + '\n')
-    return HELP[command] ? 0 : EXIT_CODES.usage
+    const help = HELP[command]
+    if (help === undefined) {
+      process.stderr.write(`unknown command "${command}"; run "flashline --help" for the list of commands\n`)
+      return EXIT_CODES.usage
+    }
+    process.stdout.write(help + '\n')
+    return 0
   }
   const controller = new AbortController()
   const onSignal = () => controller.abort()

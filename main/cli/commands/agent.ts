@@ -9,7 +9,7 @@ import { createFogcloudAdapter, fogcloudDeviceId } from '../../engine/platforms/
 import { createIotdaAdapter } from '../../engine/platforms/iotda'
 import { createWudunAdapter } from '../../engine/platforms/wudun'
 import { defaultDataDir } from '../../engine/util/data-dir'
-import { oneOf, parseFlags, readTextFile, required, seconds, str, type Flags } from '../args'
+import { exclusive, given, oneOf, parseFlags, readCaFile, readSecretFile, readTextFile, required, seconds, str, type Flags } from '../args'
 import { RateMeter, type Output } from '../output'
 import { SLOT_OPTIONS, slotFrom } from './slot-flags'
 import type { SlotConfig } from '../../engine/jobs/slot'
@@ -63,11 +63,31 @@ const AGENT_OPTIONS = {
   'report-timeout': { type: 'string' }
 } as const
 
-function secretFrom(flags: Flags): string | undefined {
+/** Flags that belong to one platform only; given with another platform they are a mistake, not a no-op. */
+const PLATFORM_FLAGS: Record<'iotda' | 'fogcloud' | 'wudun', readonly string[]> = {
+  iotda: ['device-id', 'secret', 'secret-file', 'cert', 'key', 'check-timestamp'],
+  fogcloud: ['product-key', 'device-name', 'device-secret', 'module'],
+  wudun: ['device-uid', 'topic-prefix', 'source']
+}
+const PLATFORM_TITLE = { iotda: 'IoTDA', fogcloud: 'FogCloud', wudun: 'Wudun' } as const
+
+function checkPlatformFlags(flags: Flags, platform: 'iotda' | 'fogcloud' | 'wudun'): void {
+  for (const other of ['iotda', 'fogcloud', 'wudun'] as const) {
+    if (other === platform) continue
+    const foreign = given(flags, PLATFORM_FLAGS[other]).filter((f) => !PLATFORM_FLAGS[platform].includes(f))
+    if (foreign.length) throw new FlashlineError('usage', 'conflicting-flags', `--${foreign[0]} is a ${PLATFORM_TITLE[other]} flag; it does not apply to --platform ${platform}`)
+  }
+}
+
+function secretFrom(flags: Flags, warn: (line: string) => void): string | undefined {
+  exclusive(flags, 'secret', 'secret-file', 'give the device secret one way')
+  for (const x509 of ['cert', 'key']) {
+    for (const s of ['secret', 'secret-file']) exclusive(flags, s, x509, 'a device logs in with a secret or with an X.509 certificate, not both')
+  }
   const inline = str(flags, 'secret')
   if (inline !== undefined) return inline
-  const file = readTextFile(flags, 'secret-file')
-  if (file !== undefined) return file.trim()
+  const file = readSecretFile(flags, 'secret-file', warn)
+  if (file !== undefined) return file
   return process.env['FLASHLINE_SECRET'] || undefined
 }
 
@@ -98,32 +118,40 @@ function wudunAdapter(flags: Flags, children: string[]): { adapter: PlatformAdap
   return { adapter: createWudunAdapter({ deviceUid, topicPrefix, source: str(flags, 'source'), username, password, children }), deviceId: deviceUid }
 }
 
-function iotdaAdapter(flags: Flags): { adapter: PlatformAdapter; deviceId: string } {
+function iotdaAdapter(flags: Flags, warn: (line: string) => void): { adapter: PlatformAdapter; deviceId: string } {
   const deviceId = required(flags, 'device-id', 'the IoTDA device id (as shown in the console)')
+  const secret = secretFrom(flags, warn)
   const cert = readTextFile(flags, 'cert')
   const key = readTextFile(flags, 'key')
   if ((cert === undefined) !== (key === undefined)) throw new FlashlineError('usage', 'missing-flag', '--cert and --key go together (X.509 device authentication)')
-  const secret = secretFrom(flags)
   if (!secret && !cert) throw new FlashlineError('usage', 'missing-flag', '--secret is required for IoTDA (or --secret-file, FLASHLINE_SECRET, or --cert/--key)')
   return { adapter: createIotdaAdapter({ deviceId, secret, cert, key, checkTimestamp: Boolean(flags['check-timestamp']) }), deviceId }
 }
 
-export function buildAgentConfig(flags: Flags): AgentConfig {
+export function buildAgentConfig(flags: Flags, warn: (line: string) => void = () => undefined): AgentConfig {
   const platform = oneOf(flags, 'platform', ['iotda', 'fogcloud', 'wudun'] as const)
+  checkPlatformFlags(flags, platform)
   const brokerUrl = required(flags, 'broker', 'the platform broker, e.g. mqtts://xxxx.st1.iotda-device.cn-north-4.myhuaweicloud.com:8883')
   validateBrokerUrl(brokerUrl)
   const childIds = childSpecs(flags).map((c) => c.id)
-  const { adapter, deviceId } = platform === 'iotda' ? iotdaAdapter(flags) : platform === 'fogcloud' ? fogcloudAdapter(flags, childIds) : wudunAdapter(flags, childIds)
+  const { adapter, deviceId } = platform === 'iotda' ? iotdaAdapter(flags, warn) : platform === 'fogcloud' ? fogcloudAdapter(flags, childIds) : wudunAdapter(flags, childIds)
   const currentVersion = required(flags, 'current-version', 'the version the device runs now, answered to the platform’s version queries')
+  const slots = [slotFrom(flags, deviceId, currentVersion), ...childSlots(flags, deviceId)]
+  const ports = new Map<string, string>()
+  for (const slot of slots) {
+    const owner = ports.get(slot.port)
+    if (owner) throw new FlashlineError('usage', 'conflicting-flags', `${slot.deviceId} and ${owner} are both on port ${slot.port}; every device needs its own bench port`)
+    ports.set(slot.port, slot.deviceId)
+  }
   return {
     adapter,
     brokerUrl,
-    ca: readTextFile(flags, 'ca'),
+    ca: readCaFile(flags),
     allowHttp: Boolean(flags['allow-http']),
     allowUnverified: Boolean(flags['allow-unverified']),
     dataDir: str(flags, 'data-dir') ?? defaultDataDir(),
     identity: `${platform}-${deviceId}`,
-    slots: [slotFrom(flags, deviceId, currentVersion), ...childSlots(flags, deviceId)],
+    slots,
     connectTimeoutMs: seconds(flags, 'connect-timeout')
   }
 }
@@ -265,7 +293,7 @@ export async function agentCommand(argv: string[], makeOutput: (json: boolean) =
   if (stationFile !== undefined) {
     const mixed = CONNECTION_FLAGS.find((k) => flags[k] !== undefined)
     if (mixed) throw new FlashlineError('usage', 'bad-flag', `--${mixed} cannot be combined with --config: the station file describes the connections and devices`)
-    configs = loadStationFile(stationFile, { dataDir: str(flags, 'data-dir') ?? defaultDataDir() })
-  } else configs = [buildAgentConfig(flags)]
+    configs = loadStationFile(stationFile, { dataDir: str(flags, 'data-dir') ?? defaultDataDir(), dataDirGiven: flags['data-dir'] !== undefined, warn: (line) => out.error(line) })
+  } else configs = [buildAgentConfig(flags, (line) => out.error(line))]
   return runAgent(configs, out, signal, { once: Boolean(flags['once']), reportTimeoutMs: seconds(flags, 'report-timeout') ?? 300_000 })
 }

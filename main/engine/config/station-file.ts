@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import type { AgentConfig } from '../agent'
 import { FlashlineError } from '../errors'
+import { pemCertificateProblem, secretFileWarning } from './files'
 import { PROTOCOLS } from '../flash/registry'
 import { parseSignalSequence } from '../flash/signal-sequence'
 import type { SlotConfig } from '../jobs/slot'
@@ -23,6 +24,9 @@ type Json = unknown
 type Obj = Record<string, Json>
 
 class Reader {
+  warn?: (message: string) => void
+  private readonly warned = new Set<string>()
+
   constructor(
     private readonly file: string,
     private readonly baseDir: string
@@ -79,7 +83,14 @@ class Reader {
     const file = this.str(o, `${key}File`, path)
     const env = this.str(o, `${key}Env`, path)
     if (file && env) this.fail(`${path}.${key}File`, `give either ${key}File or ${key}Env, not both`)
-    if (file) return this.readFile(file, `${path}.${key}File`).trim()
+    if (file) {
+      const text = this.readFile(file, `${path}.${key}File`).trim()
+      const warning = secretFileWarning(isAbsolute(file) ? file : resolve(this.baseDir, file))
+      const where = `${path}.${key}File`
+      if (warning && !this.warned.has(where)) this.warn?.(`warning: ${this.file}: ${where}: ${warning}`)
+      this.warned.add(where)
+      return text
+    }
     if (env) {
       const v = process.env[env]
       if (!v) this.fail(`${path}.${key}Env`, `environment variable ${env} is not set`)
@@ -198,7 +209,7 @@ function readAdapter(r: Reader, c: Obj, path: string, platform: 'iotda' | 'fogcl
 }
 
 /** Reads and validates a station file into one agent configuration per connection. */
-export function loadStationFile(file: string, defaults: { dataDir: string }): AgentConfig[] {
+export function loadStationFile(file: string, defaults: { dataDir: string; dataDirGiven?: boolean; warn?: (message: string) => void }): AgentConfig[] {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -215,18 +226,26 @@ export function loadStationFile(file: string, defaults: { dataDir: string }): Ag
   const root = r.obj(json, '(top level)', ['version', 'dataDir', 'connections'])
   const version = r.int(root, 'version', '(top level)', 1, 1)
   if (version === undefined) r.fail('version', 'is required: 1')
-  const dataDir = r.str(root, 'dataDir', '(top level)') ?? defaults.dataDir
+  const fileDataDir = r.str(root, 'dataDir', '(top level)')
+  const dataDir = fileDataDir === undefined ? defaults.dataDir : resolve(fileDataDir)
+  if (fileDataDir !== undefined && defaults.dataDirGiven && resolve(defaults.dataDir) !== dataDir) {
+    r.fail('dataDir', `is ${dataDir}, but the data directory was also given as ${resolve(defaults.dataDir)}; give it in one place`)
+  }
+  r.warn = defaults.warn
   const list = root['connections']
   if (!Array.isArray(list) || list.length === 0) r.fail('connections', `expected a non-empty array of connections, got ${describe(list)}`)
   const seenPorts = new Map<string, string>()
+  const connections: Array<{ path: string; identity: string; broker: string; clientId: string }> = []
   return (list as Json[]).map((cv, ci) => {
     const path = `connections[${ci}]`
     const c = r.obj(cv, path, CONNECTION_FIELDS)
     const platform = r.oneOf(c, 'platform', path, ['iotda', 'fogcloud', 'wudun'] as const, true)!
     const broker = r.str(c, 'broker', path, true)
     try {
-      validateBrokerUrl(broker)
+      const url = validateBrokerUrl(broker)
+      if (url.username || url.password) r.fail(`${path}.broker`, 'holds a user name or password; secrets are not kept in the station file: use username with passwordFile or passwordEnv')
     } catch (e) {
+      if (e instanceof FlashlineError && e.code === 'bad-config') throw e
       r.fail(`${path}.broker`, (e as Error).message.replace(/^--broker /, ''))
     }
     for (const other of ['iotda', 'fogcloud', 'wudun'] as const) {
@@ -253,14 +272,24 @@ export function loadStationFile(file: string, defaults: { dataDir: string }): Ag
     const children = slots.filter((s) => s.deviceId !== own).map((s) => s.deviceId)
     const { adapter, self } = readAdapter(r, c, path, platform, children, { username, password })
     const caFile = r.str(c, 'ca', path)
+    const ca = caFile ? r.readFile(caFile, `${path}.ca`) : undefined
+    const caProblem = ca === undefined ? undefined : pemCertificateProblem(ca)
+    if (caProblem) r.fail(`${path}.ca`, `${caFile} ${caProblem}`)
+    const identity = `${platform}-${self}`
+    const client = adapter.login(new Date()).clientId
+    const clash = connections.find((o) => o.identity === identity || (o.broker === broker && o.clientId === client))
+    if (clash) {
+      r.fail(path, `connects as the same device as ${clash.path} (${identity}); two connections with one identity would share a client id, a journal and an outbox and keep logging each other out — list its devices under one connection`)
+    }
+    connections.push({ path, identity, broker, clientId: client })
     return {
       adapter,
       brokerUrl: broker,
-      ca: caFile ? r.readFile(caFile, `${path}.ca`) : undefined,
+      ca,
       allowHttp: r.bool(c, 'allowHttp', path) ?? false,
       allowUnverified: r.bool(c, 'allowUnverified', path) ?? false,
       dataDir,
-      identity: `${platform}-${self}`,
+      identity,
       slots,
       connectTimeoutMs: (r.int(c, 'connectTimeoutSeconds', path, 1, 3600) ?? 30) * 1000
     }
