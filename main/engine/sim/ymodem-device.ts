@@ -292,8 +292,10 @@ export class YmodemDevice extends EventEmitter {
     return null
   }
 
+  /** Skips the rest of a bad block: until the line is quiet for 100 ms, and for at most 2 s of a sender that keeps talking. */
   private async drain(): Promise<void> {
-    for (;;) {
+    const deadline = performance.now() + 2000
+    while (performance.now() < deadline) {
       const b = await this.byte(100)
       if (b === null) return
     }
