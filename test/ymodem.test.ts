@@ -107,6 +107,7 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
     const device = new YmodemDevice({ personality: 'lrz', requestIntervalMs: 150, dropAckOfBlocks: [2] })
     const served = device.attach(dev)
     const logs: string[] = []
+    // lrz stays silent for 5 s before a NAK; our 2.5 s block timeout comes first
     await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { blockTimeoutMs: 2500, log: (m) => logs.push(m) })
     expect(device.received[0]!.data.equals(data)).toBe(true)
     expect(aroundBlock2(timeline)).toEqual(['→ blk 2', '→ blk 2', '← ACK'])
@@ -123,7 +124,8 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
     const device = new YmodemDevice({ personality: 'st-iap', requestIntervalMs: 150, dropAckOfBlocks: [2] })
     const served = device.attach(dev)
     const logs: string[] = []
-    await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { blockTimeoutMs: 2500, log: (m) => logs.push(m) })
+    // the receiver asks again with 'C' after 2 s of silence, well before our 4 s block timeout
+    await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { blockTimeoutMs: 4000, log: (m) => logs.push(m) })
     expect(device.received[0]!.data.equals(data)).toBe(true)
     expect(aroundBlock2(timeline)).toEqual(['→ blk 2', '← C', '→ blk 2', '← NAK'])
     expect(timeline.filter((e) => e === '→ blk 2')).toHaveLength(2) // not resent until the retries run out
