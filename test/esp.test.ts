@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createEspFlasher, flashEsp } from '../main/engine/flash/esp'
-import { EspDevice, espChecksum, slipEncode, type EspDeviceOptions } from '../main/engine/sim/esp-device'
+import { EspDevice, type EspDeviceOptions } from '../main/engine/sim/esp-device'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
 import { memoryPair } from '../main/engine/transport/memory'
 import { SerialTransport } from '../main/engine/transport/serial'
@@ -36,24 +36,89 @@ async function ptyBoard(options: EspDeviceOptions = {}) {
   return { device, host, close: async () => (await host.close(), await port.close(), await served, await pair.close()) }
 }
 
-describe('ESP serial protocol vectors (bench-protocols.md Appendix B)', () => {
-  it('SLIP-frames the SYNC request and checksums data as the ROM does', () => {
-    const sync = Buffer.concat([Buffer.from([0x00, 0x08, 0x24, 0x00, 0, 0, 0, 0, 0x07, 0x07, 0x12, 0x20]), Buffer.alloc(32, 0x55)])
-    expect(slipEncode(sync).toString('hex')).toBe('c000082400000000000707122055' + '55'.repeat(31) + 'c0')
-    expect(slipEncode(Buffer.from('OHAI', 'latin1')).toString('hex')).toBe('c04f484149c0')
-    expect(slipEncode(Buffer.from([0xc0, 0xdb])).toString('hex')).toBe('c0dbdcdbddc0')
-    expect(espChecksum(Buffer.from([1, 2, 3, 4]))).toBe(0xeb)
+/** Bytes written out as in a trace: "c0 00 08 ..." (spaces and line breaks ignored). */
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
+
+/**
+ * Wire vectors written out from espressif/esptool docs/en/advanced-topics/serial-protocol.rst
+ * ("Low Level Protocol": SLIP, 0xC0 -> DB DC and 0xDB -> DB DD after sizes and checksum are set;
+ * "Command/Response Packet": little-endian fields, ESP32-class ROM ends a response with 4 status
+ * bytes and the stub with 2; "Checksum": seed 0xEF XOR each "data to write" byte; "Tracing": the
+ * SYNC request bytes; OHAI = C0 4F 48 41 49 C0), not from our code.
+ */
+const SYNC_REQUEST = hex('c0 00 08 24 00 00 00 00 00 07 07 12 20' + ' 55'.repeat(32) + ' c0')
+/**
+ * ROM SYNC reply as an ESP32-D0WD sent it (esptool-js pull request #107 trace): value bytes 07 12 55 55
+ * (esptool's loader.py sync() only needs a non-zero value from a ROM; the stub answers 0), size 4 =
+ * the four ROM status bytes, all zero. esptool reads the first reply and seven more.
+ */
+const ROM_SYNC_REPLY = hex('c0 01 08 04 00 07 12 55 55 00 00 00 00 c0')
+
+describe('ESP serial protocol vectors (esptool serial-protocol.rst) against the simulator', () => {
+  async function romLink() {
+    const [host, dev] = memoryPair()
+    const served = new EspDevice().attach(dev)
+    await host.readUntil(/waiting for download\r\n/, 1000)
+    return { host, close: async () => (await host.close(), await dev.close(), await served) }
+  }
+
+  /** Reads exactly `want.length` bytes and then checks nothing more follows for a moment. */
+  async function expectExactly(host: ReturnType<typeof memoryPair>[0], want: Buffer): Promise<void> {
+    expect((await host.read(want.length, 2000)).toString('hex')).toBe(want.toString('hex'))
+    await expect(host.read(1, 300)).rejects.toMatchObject({ code: 'timeout' })
+  }
+
+  it('ROM: the doc\'s SYNC request gets eight replies, each C0 01 08 04 00 07 12 55 55 00 00 00 00 C0', async () => {
+    const l = await romLink()
+    try {
+      await l.host.write(SYNC_REQUEST)
+      await expectExactly(l.host, Buffer.concat(Array<Buffer>(8).fill(ROM_SYNC_REPLY)))
+    } finally {
+      await l.close()
+    }
   })
 
-  it('answers SYNC like an ESP32-class ROM: eight replies, value 0x55551207, four status bytes', async () => {
-    const [host, dev] = memoryPair()
-    void new EspDevice().attach(dev)
-    await host.readUntil(/waiting for download\r\n/, 1000)
-    await host.write(slipEncode(Buffer.concat([Buffer.from([0x00, 0x08, 0x24, 0x00, 0, 0, 0, 0, 0x07, 0x07, 0x12, 0x20]), Buffer.alloc(32, 0x55)])))
-    const first = await host.read(14, 1000)
-    expect(first.toString('hex')).toBe('c001080400071255550000000' + '0c0')
-    await host.read(14 * 7, 1000)
-    await host.close()
+  it('SLIP: C0 and DB inside a request are unescaped, and escaped again in the reply (WRITE_REG, READ_REG)', async () => {
+    const l = await romLink()
+    try {
+      // WRITE_REG 0x09: address 0x4000DBC0, value 0xAA55C0DB, mask 0xFFFFFFFF, delay 0
+      await l.host.write(hex('c0 00 09 10 00 00 00 00 00  db dc db dd 00 40  db dd db dc 55 aa  ff ff ff ff  00 00 00 00 c0'))
+      await expectExactly(l.host, hex('c0 01 09 04 00 00 00 00 00 00 00 00 00 c0'))
+      // READ_REG 0x0A of the same address: value 0xAA55C0DB comes back as DB DD DB DC 55 AA
+      await l.host.write(hex('c0 00 0a 04 00 00 00 00 00 db dc db dd 00 40 c0'))
+      await expectExactly(l.host, hex('c0 01 0a 04 00 db dd db dc 55 aa 00 00 00 00 c0'))
+    } finally {
+      await l.close()
+    }
+  })
+
+  it('checksum: MEM_DATA of 01 02 03 04 is accepted with 0xEB (seed 0xEF) and refused with 0xEA (status 1, error 0x07)', async () => {
+    const l = await romLink()
+    try {
+      // MEM_BEGIN 0x05: size 4, 1 block, block size 0x1800, address 0x40380000
+      await l.host.write(hex('c0 00 05 10 00 00 00 00 00  04 00 00 00  01 00 00 00  00 18 00 00  00 00 38 40 c0'))
+      await expectExactly(l.host, hex('c0 01 05 04 00 00 00 00 00 00 00 00 00 c0'))
+      const memData = (checksum: string) => hex(`c0 00 07 14 00 ${checksum} 00 00 00  04 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00  01 02 03 04 c0`)
+      await l.host.write(memData('ea'))
+      await expectExactly(l.host, hex('c0 01 07 04 00 00 00 00 00 01 07 00 00 c0'))
+      await l.host.write(memData('eb'))
+      await expectExactly(l.host, hex('c0 01 07 04 00 00 00 00 00 00 00 00 00 c0'))
+    } finally {
+      await l.close()
+    }
+  })
+
+  it('stub: MEM_END starts it, it says OHAI (C0 4F 48 41 49 C0), then answers SYNC once with value 0 and two status bytes', async () => {
+    const l = await romLink()
+    try {
+      // MEM_END 0x06: stay-in-loader 0 (run), entry 0x40380000
+      await l.host.write(hex('c0 00 06 08 00 00 00 00 00  00 00 00 00  00 00 38 40 c0'))
+      await expectExactly(l.host, hex('c0 01 06 04 00 00 00 00 00 00 00 00 00 c0  c0 4f 48 41 49 c0'))
+      await l.host.write(SYNC_REQUEST)
+      await expectExactly(l.host, hex('c0 01 08 02 00 00 00 00 00 00 00 c0'))
+    } finally {
+      await l.close()
+    }
   })
 })
 

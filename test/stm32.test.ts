@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { pagesCovering, chipByPid, stm32Crc } from '../main/engine/flash/stm32-chips'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
-import { Stm32Device, type Stm32Personality } from '../main/engine/sim/stm32-device'
+import { crcUnit, Stm32Device, type Stm32Personality } from '../main/engine/sim/stm32-device'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { jsonEvents, runCli } from './harness/cli'
 import { ptyPair } from './harness/pty'
@@ -32,20 +32,50 @@ function file(name: string, data: Buffer): string {
   return p
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args)
+/** Runs a peer program to its end: resolves on 'close', when its output is complete, or kills it at the deadline. */
+function run(cmd: string, args: string[], timeoutMs = 45_000): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     p.stdout.on('data', (d) => (out += d))
     p.stderr.on('data', (d) => (out += d))
-    p.on('exit', (code) => resolve({ code, out }))
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL')
+      reject(new Error(`${cmd} ${args.join(' ')} did not finish in ${timeoutMs} ms:\n${out}`))
+    }, timeoutMs)
+    p.on('error', (e) => (clearTimeout(timer), reject(e)))
+    p.on('close', (code) => (clearTimeout(timer), resolve({ code, out })))
   })
 }
 
+/** 01 02 03 ... wrapping at 0xFF: no word is its own byte-reversal, so a word byte-order mistake changes the CRC. */
+const counting = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i + 1) & 0xff))
+
+/**
+ * STM32 CRC unit values (poly 0x04C11DB7, init 0xFFFFFFFF, 32-bit little-endian words fed MSB
+ * first, no reflection or final XOR), computed outside this project with a hand-written bitwise
+ * loop in python3 after stm32flash's stm32_sw_crc (stm32.c):
+ *   w = b[i] | b[i+1]<<8 | b[i+2]<<16 | b[i+3]<<24; c ^= w; 32 × (c<<1 ^ 0x04C11DB7 if c&1<<31 else c<<1)
+ * 0x12345678 → 0xDF8A8A2B is also the value commonly quoted for the STM32 CRC unit.
+ */
+const CRC_VECTORS: Array<[string, Buffer, number]> = [
+  ['00 00 00 00', Buffer.alloc(4), 0xc704dd7b],
+  ['78 56 34 12 (the word 0x12345678)', Buffer.from([0x78, 0x56, 0x34, 0x12]), 0xdf8a8a2b],
+  ['01 02 03 04', counting(4), 0x1dabe74f],
+  ['04 03 02 01', Buffer.from([4, 3, 2, 1]), 0x793737cd],
+  ['01 02 .. 08', counting(8), 0xa3141bda]
+]
+/** 1024 bytes 00 01 .. FF repeated, the flash region read back by stm32flash -C below; same python3 loop. */
+const PATTERN_1K = Buffer.from(Array.from({ length: 1024 }, (_, i) => i & 0xff))
+const PATTERN_1K_CRC = 0x8ada4578
+
 describe('STM32 helpers', () => {
-  it('computes the STM32 CRC (CRC-32/MPEG-2 over little-endian words)', () => {
-    expect(stm32Crc(Buffer.alloc(4))).toBe(0xc704dd7b)
-  })
+  for (const [name, data, want] of CRC_VECTORS) {
+    it(`STM32 CRC of ${name} is 0x${want.toString(16)} in the flasher and in the simulator's CRC unit`, () => {
+      expect(stm32Crc(data)).toBe(want)
+      expect(crcUnit(data)).toBe(want)
+    })
+  }
 
   it('lists exactly the pages an image covers (uniform pages and F4 sectors)', () => {
     expect(pagesCovering(chipByPid(0x410)!, 0, 5000)).toEqual([0, 1, 2, 3, 4])
@@ -67,6 +97,29 @@ describe('real stm32flash against our STM32 simulator (pty, -m 8n1)', () => {
         expect(b.device.flash.subarray(0, fw.length).equals(fw)).toBe(true)
         expect(b.device.version).toBe(`sf-${personality}`)
         expect(b.device.flash.toString('latin1', 100 * 1024, 100 * 1024 + 7)).toBe('KEEP-ME')
+      } finally {
+        await b.close()
+      }
+    }, 60_000)
+  }
+})
+
+describe('real stm32flash -C (CRC of the flash) against our simulator', () => {
+  // stm32flash's stm32_crc_wrapper asks the bootloader (Get Checksum 0xA1) when Get lists it, and
+  // otherwise reads the memory back and computes stm32_sw_crc itself: the two must agree.
+  for (const [personality, how] of [
+    ['f1', 'Read Memory + stm32flash stm32_sw_crc'],
+    ['f1-crc', 'the simulator answering Get Checksum 0xA1']
+  ] as const) {
+    it(`${personality}: ${how} gives 0x${PATTERN_1K_CRC.toString(16)} for 00 01 .. FF × 4`, async () => {
+      const b = await board(personality)
+      try {
+        PATTERN_1K.copy(b.device.flash, 0)
+        const r = await run('stm32flash', ['-m', '8n1', '-b', '115200', '-C', '-S', '0x08000000:1024', b.pair.a])
+        expect(r.code, r.out).toBe(0)
+        expect(r.out).toContain(`CRC(0x08000000-0x08000400) = 0x${PATTERN_1K_CRC.toString(16).padStart(8, '0')}`)
+        expect(b.device.log.includes('cmd a1'), b.device.log.join(',')).toBe(personality === 'f1-crc')
+        expect(b.device.log.includes('cmd 11')).toBe(personality === 'f1')
       } finally {
         await b.close()
       }
@@ -151,6 +204,20 @@ describe('flashline flash --protocol stm32 against the simulator over a pty', ()
       }
     }, 60_000)
   }
+
+  it('the default 8E1 line (no --parity) opens a pty, which accepts and drops PARENB, and flashes', async () => {
+    const b = await board('f1-crc')
+    try {
+      const fw = makeFirmwareImage({ version: 'fl-8e1', size: 3000, seed: 24 })
+      const r = await runCli(['flash', '--port', b.pair.a, '--protocol', 'stm32', '--file', file('fl-8e1.bin', fw), '--probe', 'version[: ]+(\\S+)', '--json'])
+      expect(r.code, r.stderr + r.stdout).toBe(0)
+      expect(b.device.flash.subarray(0, fw.length).equals(fw)).toBe(true)
+      expect(b.device.log).toContain('cmd a1')
+      expect(jsonEvents(r.stdout).find((e) => e.type === 'flash-done')).toMatchObject({ bytes: fw.length, verified: 'device', version: 'fl-8e1' })
+    } finally {
+      await b.close()
+    }
+  }, 60_000)
 
   it('refuses an image larger than the flash before erasing anything (exit 5)', async () => {
     const b = await board('f1')

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { probeVersion } from '../main/engine/flash/probe'
 import { buildBlock, buildHeaderBlock, sendYmodem } from '../main/engine/flash/ymodem'
 import { findImageVersion, makeFirmwareImage } from '../main/engine/sim/firmware-image'
-import { YmodemDevice, type YmodemPersonality } from '../main/engine/sim/ymodem-device'
+import { YmodemDevice, type ReceivedFile, type YmodemPersonality } from '../main/engine/sim/ymodem-device'
 import { memoryPair } from '../main/engine/transport/memory'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { crc16xmodem } from '../main/engine/util/crc16'
@@ -26,6 +26,8 @@ function imageFile(version: string, size: number): { path: string; data: Buffer 
   return { path, data }
 }
 
+// Expected CRCs: 0x31C3 is the published CRC-16/XMODEM check value of "123456789"; the others were
+// computed with python3's binascii.crc_hqx(data, 0) (CRC-CCITT, init 0), not with our code.
 describe('YMODEM framing', () => {
   it('computes CRC-16/XMODEM check values', () => {
     expect(crc16xmodem(Buffer.from('123456789'))).toBe(0x31c3)
@@ -40,6 +42,7 @@ describe('YMODEM framing', () => {
     expect(h.subarray(3, 3 + 12).toString('latin1')).toBe('fw.bin\0' + '3000\0')
     expect(h.subarray(15, 131).every((b) => b === 0)).toBe(true)
     expect(crc16xmodem(h.subarray(3))).toBe(0)
+    expect(h.readUInt16BE(131)).toBe(0x6690) // binascii.crc_hqx(b'fw.bin\x003000' + 117 * b'\x00', 0)
     const end = buildHeaderBlock('', null, true)
     expect(end.subarray(3, 131).every((b) => b === 0)).toBe(true)
   })
@@ -49,6 +52,7 @@ describe('YMODEM framing', () => {
     expect([b[0], b[1], b[2]]).toEqual([0x02, 0x01, 0xfe])
     expect(b[6]).toBe(0x1a)
     expect(crc16xmodem(b.subarray(3))).toBe(0)
+    expect(b.readUInt16BE(1027)).toBe(0xd7c2) // binascii.crc_hqx(b'abc' + 1021 * b'\x1a', 0)
   })
 })
 
@@ -76,16 +80,81 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
     })
   }
 
-  it('survives a lost ACK: lrz ACKs the repeated block, st-iap NAKs it, both end byte-identical', async () => {
-    for (const personality of ['lrz', 'st-iap'] as YmodemPersonality[]) {
-      const { path, data } = imageFile('3.1.0', 4 * 1024)
-      const [host, dev] = memoryPair()
-      const device = new YmodemDevice({ personality, requestIntervalMs: 150, dropAckOfBlocks: [2] })
-      const served = device.attach(dev)
-      const logs: string[] = []
-      await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { blockTimeoutMs: 2500, log: (m) => logs.push(m) })
-      expect(device.received[0]!.data.equals(data), personality).toBe(true)
-      expect(logs.some((l) => l.startsWith('block 2'))).toBe(true)
+  /** Both directions of a memory link in order: "→ blk N" / "→ EOT" from the sender, "← ACK" / "← C" / "← NAK" from the receiver. */
+  function tapLink(host: ReturnType<typeof memoryPair>[0], dev: ReturnType<typeof memoryPair>[1]): string[] {
+    const timeline: string[] = []
+    const names: Record<number, string> = { 0x04: 'EOT', 0x06: 'ACK', 0x15: 'NAK', 0x18: 'CAN', 0x43: 'C' }
+    const hostWrite = host.write.bind(host)
+    host.write = async (d) => {
+      timeline.push(d.length >= 133 && (d[0] === 0x01 || d[0] === 0x02) ? `→ blk ${d[1]}` : `→ ${[...d].map((b) => names[b] ?? b.toString(16)).join(' ')}`)
+      return hostWrite(d)
+    }
+    const devWrite = dev.write.bind(dev)
+    dev.write = async (d) => {
+      if (d.every((b) => names[b])) for (const b of d) timeline.push(`← ${names[b]}`)
+      return devWrite(d)
+    }
+    return timeline
+  }
+
+  /** The exchange from the first copy of block 2 up to block 3. */
+  const aroundBlock2 = (timeline: string[]) => timeline.slice(timeline.indexOf('→ blk 2'), timeline.indexOf('→ blk 3'))
+
+  it('a lost ACK with an lrz receiver: our sender times out, resends block 2, lrz ACKs the repeat', async () => {
+    const { path, data } = imageFile('3.1.0', 4 * 1024)
+    const [host, dev] = memoryPair()
+    const timeline = tapLink(host, dev)
+    const device = new YmodemDevice({ personality: 'lrz', requestIntervalMs: 150, dropAckOfBlocks: [2] })
+    const served = device.attach(dev)
+    const logs: string[] = []
+    // lrz stays silent for 5 s before a NAK; our 2.5 s block timeout comes first
+    await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { blockTimeoutMs: 2500, log: (m) => logs.push(m) })
+    expect(device.received[0]!.data.equals(data)).toBe(true)
+    expect(aroundBlock2(timeline)).toEqual(['→ blk 2', '→ blk 2', '← ACK'])
+    expect(logs.filter((l) => l.startsWith('block'))).toEqual(['block 2: no answer (attempt 1/10), resending'])
+    await host.close()
+    await dev.close()
+    await served
+  })
+
+  it("a lost ACK with an st-iap receiver: it asks with 'C', NAKs the repeated block 2, and our sender moves on to block 3", async () => {
+    const { path, data } = imageFile('3.1.0', 4 * 1024)
+    const [host, dev] = memoryPair()
+    const timeline = tapLink(host, dev)
+    const device = new YmodemDevice({ personality: 'st-iap', requestIntervalMs: 150, dropAckOfBlocks: [2] })
+    const served = device.attach(dev)
+    const logs: string[] = []
+    // the receiver asks again with 'C' after 2 s of silence, well before our 4 s block timeout
+    await sendYmodem(host, { path, size: data.length, name: 'fw.bin' }, { blockTimeoutMs: 4000, log: (m) => logs.push(m) })
+    expect(device.received[0]!.data.equals(data)).toBe(true)
+    expect(aroundBlock2(timeline)).toEqual(['→ blk 2', '← C', '→ blk 2', '← NAK'])
+    expect(timeline.filter((e) => e === '→ blk 2')).toHaveLength(2) // not resent until the retries run out
+    expect(logs.filter((l) => l.startsWith('block'))).toEqual([
+      "block 2: 'C' (attempt 1/10), resending",
+      'block 2: NAK on a resent block after a lost ACK; the receiver already has it'
+    ])
+    await host.close()
+    await dev.close()
+    await served
+  })
+
+  it("st-iap answers as ST's Ymodem_Receive: NAK for a data block before the header, ACK for the sender's CA CA, 'C' for a stray byte", async () => {
+    const [host, dev] = memoryPair()
+    const device = new YmodemDevice({ personality: 'st-iap', requestIntervalMs: 5000 })
+    const served = device.attach(dev)
+    try {
+      await host.readUntil(Buffer.from('C'), 2000)
+      // SOH 01 FE, 128 × 1A, CRC-16 F8 B0 (python3 binascii.crc_hqx(b'\x1a' * 128, 0))
+      await host.write(Buffer.concat([Buffer.from([0x01, 0x01, 0xfe]), Buffer.alloc(128, 0x1a), Buffer.from([0xf8, 0xb0])]))
+      expect([...(await host.read(1, 2000))]).toEqual([0x15])
+      await host.write(Buffer.from([0x7e])) // line noise
+      expect([...(await host.read(1, 2000))]).toEqual([0x43])
+      await host.write(Buffer.from([0x18, 0x18]))
+      expect([...(await host.read(1, 2000))]).toEqual([0x06])
+      // the session ended; the device is back asking for a new one
+      expect([...(await host.read(1, 2000))]).toEqual([0x43])
+      expect(device.received).toEqual([])
+    } finally {
       await host.close()
       await dev.close()
       await served
@@ -192,18 +261,36 @@ describe('YMODEM sender against the simulated bootloader (memory link)', () => {
   })
 })
 
-function sh(cmd: string, cwd: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
+/** Runs a shell command to its end: resolves on 'close' (its output complete), kills it at the deadline. */
+function sh(cmd: string, cwd: string, timeoutMs = 50_000): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
     const p = spawn('sh', ['-c', cmd], { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     p.stderr.on('data', (d) => (stderr += d))
-    p.on('exit', (code) => resolve({ code, stderr }))
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL')
+      reject(new Error(`"${cmd}" did not finish in ${timeoutMs} ms:\n${stderr}`))
+    }, timeoutMs)
+    p.on('error', (e) => (clearTimeout(timer), reject(e)))
+    p.on('close', (code) => (clearTimeout(timer), resolve({ code, stderr })))
+  })
+}
+
+/** Resolves with the device's next received file, or rejects after `ms`. */
+function nextReceived(device: YmodemDevice, ms: number): Promise<ReceivedFile> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (device.off('received', got), reject(new Error(`the simulated device received no file within ${ms} ms`))), ms)
+    const got = (f: ReceivedFile) => (clearTimeout(timer), resolve(f))
+    device.once('received', got)
   })
 }
 
 describe('YMODEM over a real pty with lrzsz as the peer', () => {
-  let pair: PtyPair
-  afterEach(async () => pair && (await pair.close()))
+  let pair: PtyPair | undefined
+  afterEach(async () => {
+    await pair?.close()
+    pair = undefined
+  })
 
   it('our sender → lrzsz rb: the received file is byte-identical', async () => {
     pair = await ptyPair()
@@ -223,19 +310,45 @@ describe('YMODEM over a real pty with lrzsz as the peer', () => {
     expect(readFileSync(join(out.dir, 'firmware-4.2.0.bin')).equals(data)).toBe(true)
   }, 60_000)
 
-  it('lrzsz sb -k → our simulated bootloader on a pty: byte-identical, and the banner shows the new version', async () => {
-    pair = await ptyPair()
-    const { path, data } = imageFile('5.0.1', 33_333)
-    const devPort = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
-    const device = new YmodemDevice({ personality: 'lrz', requestIntervalMs: 1000 })
-    const served = device.attach(devPort)
-    const received = new Promise((r) => device.once('received', r))
-    const sb = await sh(`timeout 45 sb -k ${path} < ${pair.a} > ${pair.a}`, '/')
-    expect(sb.code, sb.stderr).toBe(0)
-    await received
-    expect(device.received[0]!.data.equals(data)).toBe(true)
-    expect(findImageVersion(device.image)).toBe('5.0.1')
-    await devPort.close()
-    await served
-  }, 60_000)
+  // lrzsz sb as the sender, 128-byte blocks (plain --ymodem) and 1 KiB blocks (-k), into each personality.
+  for (const [personality, blocks] of [
+    ['lrz', '-k'],
+    ['st-iap', ''],
+    ['st-iap', '-k'],
+    ['mico', ''],
+    ['mico', '-k']
+  ] as Array<[YmodemPersonality, string]>) {
+    it(`lrzsz sb --ymodem ${blocks || '(128-byte blocks)'} → our ${personality} bootloader on a pty: exit 0, byte-identical, boots the new version`, async () => {
+      pair = await ptyPair()
+      const { path, data } = imageFile('5.0.1', 33_333)
+      const devPort = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+      const device = new YmodemDevice({ personality, requestIntervalMs: 1000 })
+      const served = device.attach(devPort)
+      try {
+        if (personality === 'mico') {
+          // choose "1:FWUPDATE" in the menu as a user would in a terminal, then leave the line to sb
+          const host = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+          try {
+            await host.readUntil(/mico> /, 5000)
+            await host.write(Buffer.from('1\r', 'latin1'))
+            await host.readUntil(/Waiting for the file/, 5000)
+          } finally {
+            await host.close()
+          }
+        }
+        const received = nextReceived(device, 50_000)
+        received.catch(() => undefined)
+        const sb = await sh(`timeout 45 sb --ymodem ${blocks} ${path} < ${pair.a} > ${pair.a}`, '/')
+        expect(sb.code, sb.stderr).toBe(0)
+        const file = await received
+        expect(file.name).toBe('fw.bin')
+        expect(file.size).toBe(data.length)
+        expect(file.data.equals(data)).toBe(true)
+        expect(findImageVersion(device.image)).toBe('5.0.1')
+      } finally {
+        await devPort.close()
+        await served
+      }
+    }, 60_000)
+  }
 })

@@ -7,8 +7,9 @@ import { findImageVersion } from './firmware-image'
 
 /**
  * A simulated ESP32-C3 in download mode: ROM loader first, then the flasher stub once it has been
- * uploaded to RAM and started (bench-protocols.md §3). Speaks SLIP-framed commands as esptool and
- * esptool-js send them; flash contents are kept so tests can compare them byte for byte.
+ * uploaded to RAM and started. Built from esptool's serial protocol documentation
+ * (docs/en/advanced-topics/serial-protocol.rst): SLIP-framed commands as esptool and esptool-js send
+ * them; flash contents are kept so tests can compare them byte for byte.
  */
 export interface EspDeviceOptions {
   flashSize?: number
@@ -56,7 +57,8 @@ const OP = {
   eraseRegion: 0xd1
 } as const
 
-export function slipEncode(packet: Uint8Array): Buffer {
+/** SLIP (serial-protocol.rst, Low Level Protocol): C0 … C0, C0 → DB DC, DB → DB DD. */
+function slipEncode(packet: Uint8Array): Buffer {
   const out: number[] = [SLIP_END]
   for (const b of packet) {
     if (b === SLIP_END) out.push(SLIP_ESC, 0xdc)
@@ -67,7 +69,8 @@ export function slipEncode(packet: Uint8Array): Buffer {
   return Buffer.from(out)
 }
 
-export function espChecksum(data: Uint8Array, seed = CHECKSUM_SEED): number {
+/** serial-protocol.rst, Checksum: seed 0xEF, XOR of each byte of the data to write. */
+function espChecksum(data: Uint8Array, seed = CHECKSUM_SEED): number {
   let s = seed
   for (const b of data) s ^= b
   return s
@@ -155,7 +158,7 @@ export class EspDevice extends EventEmitter {
   }
 
   private async respond(op: number, value: number, data: Uint8Array = new Uint8Array(0), status = 0, error = 0): Promise<void> {
-    // ESP32-C3 ROM appends 4 status bytes, the stub 2 (bench-protocols.md §3.1)
+    // ESP32-class ROM ends the data with 4 status bytes, the stub with 2 (serial-protocol.rst, Status Bytes)
     const statusBytes = this.mode === 'rom' ? [status, error, 0, 0] : [status, error]
     const body = Buffer.alloc(8 + data.length + statusBytes.length)
     body[0] = 1
@@ -178,6 +181,8 @@ export class EspDevice extends EventEmitter {
     const fail = (code: number) => this.respond(op, 0, undefined, 1, this.mode === 'rom' ? code : 0xc0 | (code & 0x0f))
     switch (op) {
       case OP.sync:
+        // The stub answers once with value 0; a ROM eight times with a non-zero value (esptool's
+        // loader.py sync() reads one reply and seven more). 07 12 55 55 is what an ESP32 ROM sends.
         if (this.mode === 'stub') return this.respond(op, 0)
         for (let i = 0; i < 8; i++) await this.respond(op, 0x55551207)
         return

@@ -1,11 +1,47 @@
 import { EventEmitter } from 'node:events'
 import { FlashlineError } from '../errors'
-import { chipByPid, stm32Crc, type Stm32Chip } from '../flash/stm32-chips'
 import type { Transport } from '../transport/transport'
 import { findImageVersion, makeFirmwareImage } from './firmware-image'
 
 const ACK = 0x79
 const NACK = 0x1f
+const K = 1024
+
+/**
+ * The simulated parts, from their reference manuals (kept apart from the flasher's chip table so a
+ * wrong entry there shows up as a failed flash, not as agreement with itself):
+ *  - 0x410 STM32F103 medium-density (RM0008, embedded flash memory): 128 KiB main flash, 1 KiB pages.
+ *  - 0x413 STM32F405/407 (RM0090, flash module organisation): 1 MiB, sectors 4 × 16 KiB, 1 × 64 KiB, 7 × 128 KiB.
+ */
+interface SimChip {
+  pid: number
+  flashSize: number
+  pages: number[]
+}
+const F103_MEDIUM: SimChip = { pid: 0x410, flashSize: 128 * K, pages: Array<number>(128).fill(1 * K) }
+const F407: SimChip = { pid: 0x413, flashSize: 1024 * K, pages: [16 * K, 16 * K, 16 * K, 16 * K, 64 * K, ...Array<number>(7).fill(128 * K)] }
+const FLASH_START = 0x08000000
+const RAM_START = 0x20000000
+
+/**
+ * The STM32 CRC calculation unit as the bootloader's Get Checksum (AN3155, command 0xA1) drives it:
+ * CRC_DR reset to 0xFFFFFFFF, each 32-bit word written as the CPU loads it from memory (little-endian),
+ * shifted in MSB first through the polynomial 0x04C11DB7; no reflection, no final XOR (RM0008, CRC calculation unit).
+ */
+export function crcUnit(data: Uint8Array): number {
+  if (data.length % 4) throw new Error('the CRC unit takes whole 32-bit words')
+  const words = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  let dr = 0xffffffff
+  for (let i = 0; i < data.length; i += 4) {
+    dr = (dr ^ words.getUint32(i, true)) >>> 0
+    for (let bit = 0; bit < 32; bit++) {
+      const top = dr >>> 31
+      dr = (dr << 1) >>> 0
+      if (top) dr = (dr ^ 0x04c11db7) >>> 0
+    }
+  }
+  return dr
+}
 
 /**
  * A simulated STM32 system-memory bootloader (AN3155) that real stm32flash accepts over a pty
@@ -19,7 +55,7 @@ const NACK = 0x1f
 export type Stm32Personality = 'f1' | 'f1-crc' | 'f4'
 
 export class Stm32Device extends EventEmitter {
-  readonly chip: Stm32Chip
+  readonly chip: SimChip
   readonly flash: Buffer
   readonly ram = Buffer.alloc(20 * 1024)
   readonly commands: number[]
@@ -33,8 +69,7 @@ export class Stm32Device extends EventEmitter {
 
   constructor(readonly personality: Stm32Personality = 'f1', options: { version?: string; readProtected?: boolean; writeProtected?: boolean } = {}) {
     super()
-    const pid = personality === 'f4' ? 0x413 : 0x410
-    this.chip = chipByPid(pid)!
+    this.chip = personality === 'f4' ? F407 : F103_MEDIUM
     this.flash = Buffer.alloc(this.chip.flashSize, 0xff)
     makeFirmwareImage({ version: options.version ?? '1.0.0', size: 2048, seed: 1 }).copy(this.flash)
     this.bootloaderVersion = personality === 'f4' ? 0x31 : 0x22
@@ -167,8 +202,8 @@ export class Stm32Device extends EventEmitter {
       return null
     }
     const addr = a.readUInt32BE(0)
-    if (addr >= this.chip.flashStart && addr < this.chip.flashStart + this.chip.flashSize) return { mem: this.flash, offset: addr - this.chip.flashStart, addr }
-    if (addr >= 0x20000000 && addr < 0x20000000 + this.ram.length) return { mem: this.ram, offset: addr - 0x20000000, addr }
+    if (addr >= FLASH_START && addr < FLASH_START + this.chip.flashSize) return { mem: this.flash, offset: addr - FLASH_START, addr }
+    if (addr >= RAM_START && addr < RAM_START + this.ram.length) return { mem: this.ram, offset: addr - RAM_START, addr }
     await this.send(NACK)
     return null
   }
@@ -203,13 +238,13 @@ export class Stm32Device extends EventEmitter {
 
   private pageRange(page: number): [number, number] {
     let start = 0
-    for (let i = 0; i < page; i++) start += this.chip.pages[Math.min(i, this.chip.pages.length - 1)]!
-    return [start, start + this.chip.pages[Math.min(page, this.chip.pages.length - 1)]!]
+    for (let i = 0; i < page; i++) start += this.chip.pages[i]!
+    return [start, start + this.chip.pages[page]!]
   }
 
   private erasePages(pages: number[]): boolean {
     if (this.writeProtected) return false
-    if (pages.some((p) => this.pageRange(p)[1] > this.flash.length)) return false
+    if (pages.some((p) => p >= this.chip.pages.length)) return false
     for (const p of pages) {
       const [s, e] = this.pageRange(p)
       this.flash.fill(0xff, s, e)
@@ -265,7 +300,7 @@ export class Stm32Device extends EventEmitter {
     const length = l.readUInt32BE(0)
     if (length % 4 || at.offset + length > at.mem.length) return this.send(NACK)
     await this.send(ACK)
-    const crc = stm32Crc(at.mem.subarray(at.offset, at.offset + length))
+    const crc = crcUnit(at.mem.subarray(at.offset, at.offset + length))
     const out = Buffer.alloc(5)
     out.writeUInt32BE(crc, 0)
     out[4] = out[0]! ^ out[1]! ^ out[2]! ^ out[3]!

@@ -1,15 +1,34 @@
 import { EventEmitter } from 'node:events'
 import { FlashlineError } from '../errors'
-import { ACK, CAN, CRC_REQUEST, EOT, NAK, SOH, STX } from '../flash/ymodem'
 import type { Transport } from '../transport/transport'
-import { crc16xmodem } from '../util/crc16'
 import { findImageVersion, makeFirmwareImage } from './firmware-image'
 
+// Control bytes (Forsberg, "XMODEM/YMODEM Protocol Reference", ymodem.txt)
+const SOH = 0x01
+const STX = 0x02
+const EOT = 0x04
+const ACK = 0x06
+const NAK = 0x15
+const CAN = 0x18
+const CRC_REQUEST = 0x43 // 'C'
+
+/** CRC-16 of ymodem.txt ("CRC-16 ... X^16+X^12+X^5+1", register starts at 0, MSB first), bit by bit. */
+function blockCrc(data: Uint8Array): number {
+  let crc = 0
+  for (const byte of data) {
+    crc ^= byte << 8
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc
+}
+
 /**
- * Receiver personalities seen in the field (bench-protocols.md §1.6/1.7):
- *  - lrz: strict spec; a repeated block is ACKed; errors answered with NAK.
- *  - st-iap: ST's IAP `Ymodem_Receive` (and the GD32/CH32/HC32 ports): 'C' on every timeout or CRC
- *    error, NAK for an unexpected (also a repeated) block number, single ACK for EOT.
+ * Receiver personalities seen in the field:
+ *  - lrz: strict spec (lrzsz rz); a repeated block is ACKed; errors answered with NAK.
+ *  - st-iap: ST's IAP example (STM32Cube IAP, AN4657, ymodem.c `Ymodem_Receive`/`ReceivePacket`, and
+ *    the GD32/CH32/HC32 ports of it): 'C' on every timeout, bad block or stray byte; NAK for a block
+ *    whose number is not the expected one (a repeated block too); single ACK for EOT; CA CA from
+ *    the sender is ACKed and ends the session; 'a'/'A' typed by the user aborts with CA CA.
  *  - mico: MXCHIP MiCO bootloader: a text menu; "1" + CR starts an st-iap receive.
  */
 export type YmodemPersonality = 'lrz' | 'st-iap' | 'mico'
@@ -134,7 +153,7 @@ export class YmodemDevice extends EventEmitter {
       const rest = await this.t!.read(2 + size + 2, 1000)
       const number = rest[0]!
       const data = rest.subarray(2, 2 + size)
-      const ok = rest[1] === (0xff - number) && crc16xmodem(rest.subarray(2)) === 0
+      const ok = rest[1] === (0xff - number) && blockCrc(rest.subarray(2)) === 0
       return { number, data: Buffer.from(data), ok }
     } catch (e) {
       if (e instanceof FlashlineError && e.code === 'timeout') return null
@@ -152,12 +171,20 @@ export class YmodemDevice extends EventEmitter {
     let header: { name: string; size: number } | null = null
     let startedAt = 0
     let endedAt = 0
+    let ask = true
     while (!header) {
-      await this.write(Uint8Array.of(CRC_REQUEST))
+      if (ask) await this.write(Uint8Array.of(CRC_REQUEST))
+      ask = true
       const b = await this.byte(this.o.requestIntervalMs)
       if (b === null) continue
       if (b === SOH || b === STX) {
         const blk = await this.blockBody(b)
+        if (blk?.ok && blk.number !== 0 && this.stIap) {
+          // ST: a block that is not the expected number (0 for the header) is NAKed
+          await this.write(Uint8Array.of(NAK))
+          ask = false
+          continue
+        }
         if (!blk || !blk.ok || blk.number !== 0) {
           this.t!.discardInput()
           continue
@@ -177,8 +204,11 @@ export class YmodemDevice extends EventEmitter {
         header = { name, size }
         startedAt = performance.now()
         await this.write(Uint8Array.of(ACK, CRC_REQUEST))
-      } else if (b === 0x61 || b === 0x41) {
-        return null // 'a'/'A' aborts on ST IAP
+      } else if (this.stIap && (b === 0x61 || b === 0x41)) {
+        await this.write(Uint8Array.of(CAN, CAN)) // 'a'/'A' aborts the ST IAP receive
+        return null
+      } else if (this.stIap && b === CAN) {
+        if ((await this.byte(1000)) === CAN) return this.senderAborted()
       }
     }
     // Phase 2: data blocks until EOT.
@@ -187,8 +217,12 @@ export class YmodemDevice extends EventEmitter {
     let errors = 0
     for (;;) {
       const b = await this.byte(this.stIap ? 2000 : 5000)
+      if (this.stIap && (b === 0x61 || b === 0x41)) {
+        await this.write(Uint8Array.of(CAN, CAN))
+        return null
+      }
       if (b === null || (b !== SOH && b !== STX && b !== EOT && b !== CAN)) {
-        if (b !== null) continue
+        if (b !== null && !this.stIap) continue // lrz skips line noise; ST answers every stray byte with 'C'
         if (++errors > 10) {
           await this.write(Uint8Array.of(CAN, CAN))
           return null
@@ -198,7 +232,7 @@ export class YmodemDevice extends EventEmitter {
       }
       if (b === CAN) {
         const next = await this.byte(1000)
-        if (next === CAN) return null
+        if (next === CAN) return this.stIap ? this.senderAborted() : null
         continue
       }
       if (b === EOT) {
@@ -252,8 +286,16 @@ export class YmodemDevice extends EventEmitter {
     return { name: header.name, size: header.size, data, startedAt, endedAt }
   }
 
+  /** ST `Ymodem_Receive`: CA CA from the sender ("abort by sender") is ACKed and ends the session. */
+  private async senderAborted(): Promise<null> {
+    await this.write(Uint8Array.of(ACK))
+    return null
+  }
+
+  /** Skips the rest of a bad block: until the line is quiet for 100 ms, and for at most 2 s of a sender that keeps talking. */
   private async drain(): Promise<void> {
-    for (;;) {
+    const deadline = performance.now() + 2000
+    while (performance.now() < deadline) {
       const b = await this.byte(100)
       if (b === null) return
     }
