@@ -3,13 +3,15 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { chunkLength, flashMcuboot } from '../main/engine/flash/mcuboot'
-import { buildMcubootImage, mcubootImageIntact, parseMcubootImage } from '../main/engine/flash/mcuboot-image'
+import { mcubootImageIntact, parseMcubootImage } from '../main/engine/flash/mcuboot-image'
 import { probeVersion } from '../main/engine/flash/probe'
 import { frameLines, smpMessage, SmpLineDecoder, decodeSmpHeader, smpPayload, packetOf } from '../main/engine/flash/smp'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { buildMcubootImage } from '../main/engine/sim/imgtool-image'
 import { McubootDevice, type McubootDeviceOptions } from '../main/engine/sim/mcuboot-device'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { crc16xmodem } from '../main/engine/util/crc16'
+import { APP_A, APP_B, APP_C, IMAGE_A, IMAGE_B, IMAGE_C } from './fixtures/imgtool-images'
 import { jsonEvents, runCli } from './harness/cli'
 import { ptyPair } from './harness/pty'
 import { tempDir } from './harness/tmp'
@@ -104,6 +106,14 @@ describe('SMP console framing (bench-protocols.md Appendix B)', () => {
     data[100] ^= 1
     expect(mcubootImageIntact(data)).toBe(false)
     expect(parseMcubootImage(Buffer.alloc(64))).toBeNull()
+  })
+})
+
+describe('test images for the simulators', () => {
+  it('are built byte for byte as imgtool does (header sizes, build numbers, protected TLVs)', () => {
+    expect(buildMcubootImage(APP_A, { major: 1, minor: 2, revision: 3 }, { headerSize: 0x200 })).toEqual(IMAGE_A)
+    expect(buildMcubootImage(APP_B, { major: 1, minor: 2, revision: 3, build: 4 })).toEqual(IMAGE_B)
+    expect(buildMcubootImage(APP_C, { major: 2, minor: 0, revision: 0 }, { securityCounter: 7 })).toEqual(IMAGE_C)
   })
 })
 

@@ -54,23 +54,3 @@ export function mcubootImageIntact(data: Buffer): boolean {
   const signed = data.subarray(0, info.headerSize + info.imageSize)
   return createHash('sha256').update(signed).digest().equals(info.hash)
 }
-
-/** Builds an imgtool-shaped image (header, application, SHA-256 TLV); used by the simulator, demo and tests. */
-export function buildMcubootImage(app: Buffer, version: { major: number; minor: number; revision: number; build?: number }): Buffer {
-  const header = Buffer.alloc(32)
-  header.writeUInt32LE(IMAGE_MAGIC, 0)
-  header.writeUInt16LE(32, 8)
-  header.writeUInt32LE(app.length, 12)
-  header[20] = version.major
-  header[21] = version.minor
-  header.writeUInt16LE(version.revision, 22)
-  header.writeUInt32LE(version.build ?? 0, 24)
-  const hash = createHash('sha256').update(header).update(app).digest()
-  const tlv = Buffer.alloc(4 + 4 + 32)
-  tlv.writeUInt16LE(TLV_INFO_MAGIC, 0)
-  tlv.writeUInt16LE(tlv.length, 2)
-  tlv.writeUInt16LE(TLV_SHA256, 4)
-  tlv.writeUInt16LE(32, 6)
-  hash.copy(tlv, 8)
-  return Buffer.concat([header, app, tlv])
-}

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { FlashlineError } from '../errors'
-import { buildMcubootImage, mcubootImageIntact, parseMcubootImage } from '../flash/mcuboot-image'
+import { mcubootImageIntact, parseMcubootImage } from '../flash/mcuboot-image'
 import { decodeSmpHeader, frameLines, SMP_GROUP, SMP_HEADER_SIZE, SMP_ID, SMP_OP, smpMessage, SmpLineDecoder, smpPayload } from '../flash/smp'
 import type { Transport } from '../transport/transport'
 import { findImageVersion, makeFirmwareImage } from './firmware-image'
+import { buildMcubootImage } from './imgtool-image'
 
 /**
  * Personalities (bench-protocols.md §4.4):
