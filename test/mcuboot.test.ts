@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { chunkLength, flashMcuboot } from '../main/engine/flash/mcuboot'
-import { mcubootImageIntact, parseMcubootImage } from '../main/engine/flash/mcuboot-image'
+import { listedVersionMatches, mcubootImageIntact, parseMcubootImage } from '../main/engine/flash/mcuboot-image'
 import { probeVersion } from '../main/engine/flash/probe'
 import { frameLines, smpMessage, SmpLineDecoder, decodeSmpHeader, smpPayload, packetOf } from '../main/engine/flash/smp'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
@@ -11,7 +11,7 @@ import { buildMcubootImage } from '../main/engine/sim/imgtool-image'
 import { McubootDevice, type McubootDeviceOptions } from '../main/engine/sim/mcuboot-device'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { crc16xmodem } from '../main/engine/util/crc16'
-import { APP_A, APP_B, APP_C, IMAGE_A, IMAGE_B, IMAGE_C } from './fixtures/imgtool-images'
+import { APP_A, APP_B, APP_C, C_SEC_CNT_VALUE_AT, HASH_A, HASH_B, HASH_C, IMAGE_A, IMAGE_B, IMAGE_C } from './fixtures/imgtool-images'
 import { jsonEvents, runCli } from './harness/cli'
 import { ptyPair } from './harness/pty'
 import { tempDir } from './harness/tmp'
@@ -22,9 +22,13 @@ afterAll(() => work.cleanup())
 function signed(version: string, size: number, seed = 1): { path: string; data: Buffer } {
   const [major, minor, revision] = version.split('.').map(Number)
   const data = buildMcubootImage(makeFirmwareImage({ version, size, seed }), { major: major!, minor: minor!, revision: revision! })
-  const path = join(work.dir, `app-${version}-${size}-${seed}.signed.bin`)
+  return { path: save(`app-${version}-${size}-${seed}.signed.bin`, data), data }
+}
+
+function save(name: string, data: Buffer): string {
+  const path = join(work.dir, name)
   writeFileSync(path, data)
-  return { path, data }
+  return path
 }
 
 async function board(options: McubootDeviceOptions = {}) {
@@ -98,14 +102,46 @@ describe('SMP console framing (bench-protocols.md Appendix B)', () => {
       expect(mtu - packetOf(smpMessage({ op: 2, group: 1, seq: 0, id: 1 }, { off: 99_000, data: Buffer.alloc(next) })).length).toBeLessThan(32)
     }
   })
+})
 
-  it('reads version and SHA-256 TLV from an imgtool-shaped image', () => {
-    const { data } = signed('2.3.4', 5000)
-    expect(parseMcubootImage(data)).toMatchObject({ version: '2.3.4.0', headerSize: 32, imageSize: 5000 })
-    expect(mcubootImageIntact(data)).toBe(true)
-    data[100] ^= 1
-    expect(mcubootImageIntact(data)).toBe(false)
+describe('the flasher reads images as imgtool writes them', () => {
+  it('--header-size 0x200, build 0: version "1.2.3" as MCUboot lists it, SHA-256 TLV intact', () => {
+    expect(parseMcubootImage(IMAGE_A)).toMatchObject({ version: '1.2.3', versionNumbers: { major: 1, minor: 2, revision: 3, build: 0 }, headerSize: 0x200, protectedTlvSize: 0, imageSize: 32, hash: HASH_A })
+    expect(mcubootImageIntact(IMAGE_A)).toBe(true)
+    const broken = Buffer.from(IMAGE_A)
+    broken[0x200 + 3] ^= 1
+    expect(mcubootImageIntact(broken)).toBe(false)
     expect(parseMcubootImage(Buffer.alloc(64))).toBeNull()
+  })
+
+  it('a non-zero build number: "1.2.3.4"', () => {
+    expect(parseMcubootImage(IMAGE_B)).toMatchObject({ version: '1.2.3.4', versionNumbers: { major: 1, minor: 2, revision: 3, build: 4 }, headerSize: 0x20, hash: HASH_B })
+    expect(mcubootImageIntact(IMAGE_B)).toBe(true)
+  })
+
+  it('protected TLVs (security counter): the hash covers them, and a broken protected area is named', () => {
+    expect(parseMcubootImage(IMAGE_C)).toMatchObject({ version: '2.0.0', protectedTlvSize: 12, imageSize: 32, hash: HASH_C })
+    expect(parseMcubootImage(IMAGE_C)!.tlvProblem).toBeUndefined()
+    expect(mcubootImageIntact(IMAGE_C)).toBe(true)
+    const counter = Buffer.from(IMAGE_C)
+    counter[C_SEC_CNT_VALUE_AT] = 8 // a protected value changed: the hash no longer matches
+    expect(mcubootImageIntact(counter)).toBe(false)
+    const size = Buffer.from(IMAGE_C)
+    size.writeUInt16LE(16, 10) // header's protect_tlv_size disagrees with the area's total
+    expect(parseMcubootImage(size)?.tlvProblem).toMatch(/protected TLV area is 12 bytes but the header says 16/)
+    expect(mcubootImageIntact(size)).toBe(false)
+  })
+
+  it('compares a listed version with the header by number, never as text', () => {
+    const a = parseMcubootImage(IMAGE_A)!.versionNumbers
+    const b = parseMcubootImage(IMAGE_B)!.versionNumbers
+    expect(listedVersionMatches('1.2.3', a)).toBe(true) // MCUboot bs_list_img_ver, Zephyr img_mgmt_ver_str
+    expect(listedVersionMatches('1.2.3.0', a)).toBe(true) // an older responder that always prints the build
+    expect(listedVersionMatches('1.2.3.4', b)).toBe(true)
+    expect(listedVersionMatches('1.2.3', b)).toBe(false)
+    expect(listedVersionMatches('1.2.4', a)).toBe(false)
+    expect(listedVersionMatches('01.2.3x', a)).toBe(false)
+    expect(listedVersionMatches(undefined, a)).toBe(false)
   })
 })
 
@@ -124,7 +160,7 @@ describe('our MCUboot flasher against the simulated serial recovery on a pty', (
       const img = signed('2.0.0', 40_000)
       const r = await flashMcuboot(b.host, { path: img.path, size: img.data.length, name: 'app.signed.bin' }, {})
       expect(b.device.image?.equals(img.data)).toBe(true)
-      expect(r).toMatchObject({ bytesWritten: img.data.length, verified: 'device', identity: { protocol: 'mcuboot', details: { version: '2.0.0.0', previousVersion: '1.0.0.0', hashChecked: true, mtu: 512 } } })
+      expect(r).toMatchObject({ bytesWritten: img.data.length, verified: 'device', identity: { protocol: 'mcuboot', details: { version: '2.0.0', previousVersion: '1.0.0', hashChecked: true, mtu: 512 } } })
       expect(b.device.resets).toBe(1)
       expect(await probeVersion(b.host, { pattern: /version[: ]+(\S+)/, timeoutMs: 3000, alreadyReceived: r.bootLog })).toBe('2.0.0')
     } finally {
@@ -174,18 +210,21 @@ describe('our MCUboot flasher against the simulated serial recovery on a pty', (
     try {
       const img = signed('9.0.0', 20_000, 3)
       await expect(flashMcuboot(b.host, { path: img.path, size: img.data.length, name: 'big.bin' }, {})).rejects.toMatchObject({ kind: 'device', code: 'image-too-large' })
-      expect(b.device.image && parseMcubootImage(b.device.image)?.version).toBe('1.0.0.0')
+      expect(b.device.image && parseMcubootImage(b.device.image)?.version).toBe('1.0.0')
     } finally {
       await b.close()
     }
   })
 
-  it('refuses a file that is not an MCUboot image before talking to the device (integrity)', async () => {
+  it('refuses a file that is not an MCUboot image, or whose TLVs MCUboot would refuse, before talking to the device (integrity)', async () => {
     const b = await board()
     try {
-      const path = join(work.dir, 'raw.bin')
-      writeFileSync(path, makeFirmwareImage({ version: '2.0.0', size: 4000 }))
+      const path = save('raw.bin', makeFirmwareImage({ version: '2.0.0', size: 4000 }))
       await expect(flashMcuboot(b.host, { path, size: 4000, name: 'raw.bin' }, {})).rejects.toMatchObject({ kind: 'integrity', code: 'not-mcuboot-image', message: expect.stringMatching(/imgtool/) })
+      const bad = Buffer.from(IMAGE_C)
+      bad.writeUInt16LE(16, 10)
+      const badPath = save('bad-prot.bin', bad)
+      await expect(flashMcuboot(b.host, { path: badPath, size: bad.length, name: 'bad-prot.bin' }, {})).rejects.toMatchObject({ kind: 'integrity', code: 'mcuboot-tlv', message: expect.stringMatching(/protected TLV/) })
       expect(b.device.uploads).toBe(0)
     } finally {
       await b.close()
