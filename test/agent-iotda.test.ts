@@ -13,7 +13,7 @@ import { startPackageServer, type PackageServer } from '../main/engine/sim/packa
 import { simTls } from '../main/engine/sim/tls'
 import { YmodemDevice } from '../main/engine/sim/ymodem-device'
 import { McubootDevice } from '../main/engine/sim/mcuboot-device'
-import { buildMcubootImage } from '../main/engine/flash/mcuboot-image'
+import { buildMcubootImage } from '../main/engine/sim/imgtool-image'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { jsonEvents, runCli, type CliRun } from './harness/cli'
 import { startMosquitto, type Broker } from './harness/mosquitto'

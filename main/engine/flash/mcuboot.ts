@@ -4,7 +4,7 @@ import { FlashlineError } from '../errors'
 import type { FlashImage, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
 import type { FlashOptions, Flasher } from './flasher'
-import { mcubootImageIntact, parseMcubootImage } from './mcuboot-image'
+import { listedVersionMatches, mcubootImageIntact, parseMcubootImage } from './mcuboot-image'
 import { parseSignalSequence, runSignalSequence } from './signal-sequence'
 import { frameLines, packetSize, SMP_GROUP, SMP_HEADER_SIZE, SMP_ID, SMP_OP, SMP_RC, smpMessage, SmpLineDecoder, smpPayload, decodeSmpHeader } from './smp'
 import * as cbor from 'cbor'
@@ -124,6 +124,7 @@ export async function flashMcuboot(t: Transport, image: FlashImage, options: Mcu
   if (data.length !== image.size) throw new FlashlineError('device', 'file-changed', `${image.path} is ${data.length} bytes, expected ${image.size}; was it changed during the flash?`)
   const info = parseMcubootImage(data)
   if (!info) throw new FlashlineError('integrity', 'not-mcuboot-image', `${image.name} is not an MCUboot image (no 0x96f3b83d header): sign it with imgtool (imgtool sign --header-size 0x200 …) and flash the signed file`)
+  if (info.tlvProblem) throw new FlashlineError('integrity', 'mcuboot-tlv', `${image.name}: ${info.tlvProblem}; MCUboot would refuse to boot it: sign the image again with imgtool`)
   if (info.hash && !mcubootImageIntact(data)) throw new FlashlineError('integrity', 'mcuboot-hash', `${image.name}: the SHA-256 TLV does not match the image; MCUboot would refuse to boot it`)
   const log = options.log ?? (() => undefined)
   const imageNo = options.image ?? 0
@@ -197,7 +198,8 @@ export async function flashMcuboot(t: Transport, image: FlashImage, options: Mcu
   options.onProgress?.({ stage: 'verify', done: 0, total: data.length })
   const after = slotOf(await listImages('the image list after the upload'))
   if (!after) throw new FlashlineError('device', 'verify-failed', `after the upload the device lists no valid image in image ${imageNo} slot 0 (the upload did not take)`)
-  if (after['version'] !== info.version) throw new FlashlineError('device', 'verify-failed', `after the upload the device lists version ${String(after['version'])} in slot 0, but the file is version ${info.version}`)
+  // Compared as numbers: MCUboot lists "1.2.3" for build 0 and "1.2.3.4" otherwise (bs_list_img_ver).
+  if (!listedVersionMatches(after['version'], info.versionNumbers)) throw new FlashlineError('device', 'verify-failed', `after the upload the device lists version ${String(after['version'])} in slot 0, but the file is version ${info.version}`)
   const listedHash = after['hash']
   const hashChecked = Buffer.isBuffer(listedHash) || listedHash instanceof Uint8Array
   if (hashChecked && info.hash && !Buffer.from(listedHash).equals(info.hash)) throw new FlashlineError('device', 'verify-failed', `the device lists image hash ${Buffer.from(listedHash).toString('hex')} for slot 0, but the file's is ${info.hash.toString('hex')}`)

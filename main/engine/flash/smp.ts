@@ -2,8 +2,8 @@ import * as cbor from 'cbor'
 import { crc16xmodem } from '../util/crc16'
 
 /**
- * SMP (Simple Management Protocol) over the serial console, as MCUboot's serial recovery and
- * Zephyr's mcumgr speak it (bench-protocols.md §4.1–4.2):
+ * SMP (Simple Management Protocol) over the serial console, as MCUboot's serial recovery
+ * (boot/boot_serial/src/boot_serial.c: boot_serial_output, boot_serial_in_dec) and Zephyr's mcumgr speak it:
  *   packet = len(2, BE) | body | crc16(2, BE)   with len = body + 2 and CRC-16/XMODEM over body
  *   lines  = 0x06 0x09 + base64 (≤ 124 chars) + '\n', then 0x04 0x14 + next ≤ 124 chars + '\n' …
  */
