@@ -206,7 +206,7 @@ describe('IoTDA reports', () => {
   })
 
   it('failures carry the documented result codes and the current version', () => {
-    const want: Record<FailureReason, number> = { 'download-timeout': 6, 'download-refused': 6, 'verification-failed': 7, 'install-failed': 10, 'version-mismatch': 10, busy: 1, internal: 255 }
+    const want: Record<FailureReason, number> = { 'download-timeout': 6, 'download-refused': 6, 'verification-failed': 7, 'install-failed': 10, 'version-mismatch': 10, busy: 1, cancelled: 255, internal: 255 }
     expect(IOTDA_RESULT_CODES).toEqual(want)
     for (const [reason, code] of Object.entries(want)) {
       const [m] = adapter.encodeReport({ type: 'failed', order, reason: reason as FailureReason, message: 'why', currentVersion: 'v1.0' }, ctx())

@@ -4,7 +4,7 @@ import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadStationFile } from '../main/engine/config/station-file'
+import { readStationFile } from '../main/engine/config/station-file'
 import { hashBuffer } from '../main/engine/download/hashers'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
 import { startPackageServer } from '../main/engine/sim/package-server'
@@ -47,23 +47,23 @@ const VALID = {
 
 describe('station file validation', () => {
   it('reads a valid file into agent configurations (children = every device but the gateway)', () => {
-    const [c] = loadStationFile(station(VALID), { dataDir: '/tmp/x' })
+    const [c] = readStationFile(station(VALID)).connections
     expect(c!.identity).toBe('iotda-gw01')
-    expect(c!.slots.map((s) => [s.deviceId, s.port, s.currentVersion])).toEqual([
+    expect(c!.devices.map((s) => [s.deviceId, s.port, s.currentVersion])).toEqual([
       ['gw01', '/dev/ttyUSB0', '1.0.0'],
       ['child_a', '/dev/ttyUSB1', '0.9.0'],
       ['child_b', '/dev/ttyACM0', '1.0.0.0']
     ])
-    expect(c!.slots[2]!.protocolOptions).toEqual({ image: 1, mtu: 1024 })
-    expect(c!.slots[0]!.probe).toEqual({ pattern: 'version: (\\S+)', baud: undefined, timeoutMs: 20_000 })
-    expect(c!.slots[0]!.protocolOptions).toEqual({ menuCommand: '1\r' })
-    expect(c!.adapter.login(new Date(Date.UTC(2024, 0, 2, 3))).password).toMatch(/^[0-9a-f]{64}$/)
+    expect(c!.devices[2]!.options).toEqual({ image: 1, mtu: 1024 })
+    expect(c!.devices[0]!.probe).toEqual({ pattern: 'version: (\\S+)', baud: undefined, timeoutMs: 20_000 })
+    expect(c!.devices[0]!.options).toEqual({ menuCommand: '1\r' })
+    expect(c!.iotda).toEqual({ deviceId: 'gw01', secret: 's3cret', cert: undefined, key: undefined, checkTimestamp: false })
   })
 
   const bad: Array<[string, (v: typeof VALID & Record<string, unknown>) => unknown, RegExp]> = [
     ['not JSON', () => '{"version": 1,', /not valid JSON/],
     ['missing version', (v) => ({ ...v, version: undefined }), /version: is required: 1/],
-    ['unknown top-level field', (v) => ({ ...v, conections: [] }), /\(top level\)\.conections: unknown field/],
+    ['unknown top-level field', (v) => ({ ...v, conections: [] }), /: conections: unknown field/],
     ['bad baud', (v) => (v.connections[0]!.devices[1] = { ...v.connections[0]!.devices[1]!, baud: 'fast' } as never, v), /connections\[0\]\.devices\[1\]\.baud: expected a whole number from 300 to 16000000, got "fast"/],
     ['bad protocol', (v) => ((v.connections[0]!.devices[0] as Record<string, unknown>)['protocol'] = 'xmodem', v), /connections\[0\]\.devices\[0\]\.protocol: expected one of ymodem, stm32, esp, mcuboot, got "xmodem"/],
     ['inline secret', (v) => ((v.connections[0]!.iotda as Record<string, unknown>)['secret'] = 'plain', v), /connections\[0\]\.iotda\.secret: secrets are not kept in the station file; use secretFile/],
@@ -86,25 +86,26 @@ describe('station file validation', () => {
   for (const [what, mutate, message] of bad) {
     it(`rejects ${what} with the path of the field`, () => {
       const v = mutate(structuredClone(VALID) as typeof VALID & Record<string, unknown>)
-      expect(() => loadStationFile(station(v), { dataDir: '/tmp/x' })).toThrow(message)
+      expect(() => readStationFile(station(v))).toThrow(message)
     })
   }
 
-  it('refuses a dataDir that contradicts --data-dir, and warns about a secret file others can read', () => {
+  it('refuses a dataDir that contradicts --data-dir, and warns about a secret file others can read', async () => {
     const v = { ...structuredClone(VALID), dataDir: '/var/lib/flashline' }
-    expect(() => loadStationFile(station(v), { dataDir: '/srv/other', dataDirGiven: true })).toThrow(/dataDir: is \/var\/lib\/flashline, but the data directory was also given as \/srv\/other; give it in one place/)
-    expect(loadStationFile(station(v), { dataDir: '/var/lib/flashline', dataDirGiven: true })[0]!.dataDir).toBe('/var/lib/flashline')
-    expect(loadStationFile(station(v), { dataDir: '/default' })[0]!.dataDir).toBe('/var/lib/flashline')
+    const r = await runCli(['agent', '--config', station(v), '--data-dir', '/srv/other'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/dataDir: is \/var\/lib\/flashline, but --data-dir gives \/srv\/other; give it in one place/)
+    expect(readStationFile(station(v)).dataDir).toBe('/var/lib/flashline')
     const warnings: string[] = []
     chmodSync(secretFile, 0o644)
     try {
-      loadStationFile(station(VALID), { dataDir: '/tmp/x', warn: (m) => warnings.push(m) })
+      readStationFile(station(VALID), { warn: (m) => warnings.push(m) })
     } finally {
       chmodSync(secretFile, 0o600)
     }
     expect(warnings).toEqual([expect.stringMatching(/connections\[0\]\.iotda\.secretFile: .*gw\.secret can be read by other users \(mode 644\); restrict it with: chmod 600/)])
     warnings.length = 0
-    loadStationFile(station(VALID), { dataDir: '/tmp/x', warn: (m) => warnings.push(m) })
+    readStationFile(station(VALID), { warn: (m) => warnings.push(m) })
     expect(warnings).toEqual([])
   })
 

@@ -152,7 +152,7 @@ describe('station: jobs, journal and outbox', () => {
       const station = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w })
       station.attach(pub)
       const closedIds: string[] = []
-      station.on('event', (e: StationEvent) => e.type === 'job-closed' && closedIds.push(`${e.job.order.orderId}:${e.job.phase}`))
+      station.on('event', (e: StationEvent) => e.type === 'job-closed' && closedIds.push(`${e.job.order!.orderId}:${e.job.phase}`))
       station.handleDownlink('down', order('d1', 'o1', '2.0'))
       station.handleDownlink('down', order('d1', 'o1', '2.0'))
       station.handleDownlink('down', order('d1', 'o2', '3.0'))

@@ -258,7 +258,7 @@ describe('STM32 bootloader entry by DTR/RTS (stm32flash -i syntax)', () => {
     expect(() => parseSignalSequence('a:b:c')).toThrow(/more than one ':'/)
     const r = await runCli(['flash', '--port', 'p', '--protocol', 'stm32', '--file', __filename, '--entry', 'dtr,xyz'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/--entry "dtr,xyz": cannot read "xyz"/)
+    expect(r.stderr).toMatch(/--entry: "dtr,xyz": cannot read "xyz"/)
   })
 
   it('drives the lines in order before syncing and after starting the application', async () => {

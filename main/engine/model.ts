@@ -50,9 +50,20 @@ export type FailureReason =
   | 'install-failed' // bench protocol failed
   | 'version-mismatch' // device booted but probe saw another version
   | 'busy' // slot in use / station locked
+  | 'cancelled' // stopped by the operator for this one job
   | 'internal'
 
-export type JobPhase = 'received' | 'downloading' | 'verified' | 'flashing' | 'proving' | 'reporting' | 'succeeded' | 'failed'
+/**
+ * received → (downloading | checking) → verified → flashing → proving → (reporting) → succeeded | failed | cancelled.
+ * Platform jobs download their package and report; local and batch jobs check a local package and end
+ * without reporting.
+ */
+export type JobPhase = 'received' | 'downloading' | 'checking' | 'verified' | 'flashing' | 'proving' | 'reporting' | 'succeeded' | 'failed' | 'cancelled'
+
+export const JOB_PHASES: readonly JobPhase[] = ['received', 'downloading', 'checking', 'verified', 'flashing', 'proving', 'reporting', 'succeeded', 'failed', 'cancelled']
+
+/** Where a job came from: a platform's order, a technician's local flash (recovery), or a unit of a batch run. */
+export type JobOrigin = 'platform' | 'local' | 'batch'
 
 /** A report the platform must receive. Adapters turn it into one or more MQTT messages. */
 export type JobReport =

@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { PlatformAdapter } from '../../engine/platforms/adapter'
-import { createFogcloudAdapter, fogcloudDeviceId } from '../../engine/platforms/fogcloud'
-import { createIotdaAdapter } from '../../engine/platforms/iotda'
-import { createWudunAdapter } from '../../engine/platforms/wudun'
+import { readConnection } from '../../engine'
 import { EmbeddedBroker } from '../../engine/sim/embedded-broker'
 import { makeFirmwareImage } from '../../engine/sim/firmware-image'
 import { FogcloudCloud } from '../../engine/sim/fogcloud-cloud'
@@ -42,13 +39,16 @@ export async function demoCommand(argv: string[], makeOutput: (json: boolean) =>
   const server = await startPackageServer({ tls: true })
   const results: Array<{ platform: string; ok: boolean }> = []
 
-  const run = async (platform: string, adapter: PlatformAdapter, identity: string, deviceId: string, port: string, currentVersion: string): Promise<number> =>
-    runAgent(
-      { adapter, brokerUrl: broker.url, ca: tls.ca, dataDir, identity, slots: [{ deviceId, port, protocol: 'ymodem', currentVersion, probe: { timeoutMs: 5000 } }] },
-      out,
-      signal,
-      { once: true, reportTimeoutMs: 30_000 }
+  const caFile = join(dataDir, 'demo-ca.pem')
+  writeFileSync(caFile, tls.ca)
+  /** One platform connection, checked with the same schema as a station file, run until its first job ends. */
+  const run = async (connection: Record<string, unknown>, deviceId: string, port: string, currentVersion: string): Promise<number> => {
+    const config = readConnection(
+      { ...connection, broker: broker.url, ca: caFile, devices: [{ id: deviceId, port, protocol: 'ymodem', currentVersion, probe: { timeoutSeconds: 5 } }] },
+      { baseDir: dataDir, env: {}, inlineSecrets: true }
     )
+    return runAgent({ dataDir, connections: [config] }, out, signal, { once: true, reportTimeoutMs: 30_000 })
+  }
 
   try {
     out.info(`Flashline demo: simulated clouds on ${broker.url}, packages on ${server.url} (HTTPS), simulated YMODEM bootloaders`)
@@ -64,7 +64,7 @@ export async function demoCommand(argv: string[], makeOutput: (json: boolean) =>
       cloud.on('progress', (_t, p: { resultCode: number; progress?: number; version?: string }) =>
         out.info(`  cloud ← upgrade_progress_report result_code ${p.resultCode} progress ${p.progress ?? '-'} version ${p.version}`)
       )
-      const code = await run('iotda', createIotdaAdapter({ deviceId, secret }), `iotda-${deviceId}`, deviceId, 'sim:demo-iotda', '1.0.0')
+      const code = await run({ platform: 'iotda', iotda: { deviceId, secret } }, deviceId, 'sim:demo-iotda', '1.0.0')
       const closed = await cloud.waitForTask(task.id, 10_000).catch(() => task)
       out.info(`[IoTDA] cloud task ${closed.status}: ${closed.detail ?? 'still open'}; bench device prints "version: ${board.version}"`)
       results.push({ platform: 'iotda', ok: code === 0 && closed.status === 'succeeded' })
@@ -81,7 +81,7 @@ export async function demoCommand(argv: string[], makeOutput: (json: boolean) =>
       out.info(`\n[FogCloud] device ${productKey}/${deviceName} runs 1.0.0; the cloud pushes firmware 1.1.0`)
       const task = cloud.createTask({ productKey, deviceName, targetVersion: '1.1.0', package: makeFirmwareImage({ version: '1.1.0', size: 48 * 1024, seed: 3 }), module: 'mcu' })
       cloud.on('uplink', (_t, m: { method?: string; params?: Record<string, unknown> }) => out.info(`  cloud ← ${m.method} ${JSON.stringify(m.params)}`))
-      const code = await run('fogcloud', createFogcloudAdapter({ productKey, deviceName, deviceSecret, module: 'mcu' }), `fogcloud-${productKey}-${deviceName}`, fogcloudDeviceId(productKey, deviceName), 'sim:demo-fog', '1.0.0')
+      const code = await run({ platform: 'fogcloud', fogcloud: { productKey, deviceName, deviceSecret, module: 'mcu' } }, `${productKey}/${deviceName}`, 'sim:demo-fog', '1.0.0')
       const closed = await cloud.waitForTask(task.id, 10_000).catch(() => task)
       out.info(`[FogCloud] cloud task ${closed.status}: ${closed.detail ?? 'still open'}; bench device prints "version: ${board.version}"`)
       results.push({ platform: 'fogcloud', ok: code === 0 && closed.status === 'succeeded' })
@@ -97,7 +97,7 @@ export async function demoCommand(argv: string[], makeOutput: (json: boolean) =>
       out.info(`\n[Wudun] EMS ${deviceUid} runs 0.9.0; the customer orders an ems_II update`)
       const task = cloud.createTask({ deviceUid, source: 'ems_II', package: makeFirmwareImage({ version: '0.9.1', size: 40 * 1024, seed: 4 }) })
       cloud.on('result', (_t, m: { data?: { status?: number } }) => out.info(`  cloud ← ota_upgrade result status ${m.data?.status}`))
-      const code = await run('wudun', createWudunAdapter({ deviceUid, topicPrefix: 'v1', username: deviceUid, password }), `wudun-${deviceUid}`, deviceUid, 'sim:demo-wudun', '0.9.0')
+      const code = await run({ platform: 'wudun', username: deviceUid, password, wudun: { deviceUid, topicPrefix: 'v1' } }, deviceUid, 'sim:demo-wudun', '0.9.0')
       const closed = await cloud.waitForTask(task.mid, 10_000).catch(() => task)
       out.info(`[Wudun] task ${closed.status}: ${closed.detail ?? 'still open'}; bench device prints "version: ${board.version}"`)
       results.push({ platform: 'wudun', ok: code === 0 && closed.status === 'succeeded' })

@@ -1,12 +1,9 @@
-import { createReadStream, statSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
-import { flashSlot } from '../../engine/agent'
-import { compareExpectation, PackageHasher } from '../../engine/download/hashers'
-import { FlashlineError } from '../../engine/errors'
-import { loadEspManifest } from '../../engine/flash/esp'
-import { hexDigest, parseFlags, required } from '../args'
-import { RateMeter, type Output } from '../output'
-import { SLOT_OPTIONS, slotFrom } from './slot-flags'
+import { basename } from 'node:path'
+import { Bench, defaultDataDir, useSimulators, FlashlineError, type ErrorKind, type JobInfo } from '../../engine'
+import { hexDigest, parseFlags, str } from '../args'
+import { flagError, SLOT_OPTIONS, slotFields } from '../config-flags'
+import type { Output } from '../output'
+import { renderEvents } from '../render'
 
 export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|esp|mcuboot (--file F | --manifest FILE) [--md5 H | --sha256 H] [--baud N] [--json]
   Flash a local package onto the device on the bench, with no platform (offline recovery).
@@ -32,63 +29,71 @@ export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|e
   --mtu BYTES        mcuboot: largest SMP packet, default 512 or the buffer the device reports
   --probe REGEX      after flashing, read the console until REGEX matches; group 1 is the version
   --probe-baud N     console speed for the probe   --probe-timeout S   seconds to wait (default 15)
+  --operator NAME --station ID   written into the job's record
+  --data-dir DIR     where the job's journal, log and record are kept (default ${defaultDataDir()})
   --json             newline-delimited JSON events on stdout`
 
 export async function flashCommand(argv: string[], makeOutput: (json: boolean) => Output, signal: AbortSignal): Promise<number> {
-  const flags = parseFlags(argv, { ...SLOT_OPTIONS, file: { type: 'string' }, manifest: { type: 'string' }, md5: { type: 'string' }, sha256: { type: 'string' }, json: { type: 'boolean' } }, 'flash')
+  const flags = parseFlags(
+    argv,
+    {
+      ...SLOT_OPTIONS,
+      file: { type: 'string' },
+      manifest: { type: 'string' },
+      md5: { type: 'string' },
+      sha256: { type: 'string' },
+      json: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      operator: { type: 'string' },
+      station: { type: 'string' }
+    },
+    'flash'
+  )
   const out = makeOutput(Boolean(flags['json']))
-  const manifestPath = typeof flags['manifest'] === 'string' ? flags['manifest'] : undefined
-  if (manifestPath && flags['file'] !== undefined) throw new FlashlineError('usage', 'conflicting-flags', '--manifest and --file cannot be combined: the manifest names the files')
-  const file = manifestPath ?? required(flags, 'file', 'the package to flash (or --manifest for a multi-part ESP image)')
+  const manifest = str(flags, 'manifest')
+  const file = str(flags, 'file')
+  if (manifest !== undefined && file !== undefined) throw new FlashlineError('usage', 'conflicting-flags', '--manifest and --file cannot be combined: the manifest names the files')
+  if (manifest === undefined && file === undefined) throw new FlashlineError('usage', 'missing-flag', '--file is required: the package to flash (or --manifest for a multi-part ESP image)')
   const md5 = hexDigest(flags, 'md5', 32)
   const sha256 = hexDigest(flags, 'sha256', 64)
-  const slot = slotFrom(flags, 'local', 'unknown')
-  if (manifestPath && slot.protocol !== 'esp') throw new FlashlineError('usage', 'conflicting-flags', '--manifest is for --protocol esp (ESP Web Tools style manifest of parts and offsets)')
-  if (manifestPath && (md5 || sha256)) throw new FlashlineError('usage', 'conflicting-flags', '--md5/--sha256 check one file; with --manifest each part is verified on the chip by MD5')
-  const sizeOf = (path: string, flag: string): number => {
-    try {
-      const st = statSync(path)
-      if (!st.isFile()) throw new Error('not a file')
-      return st.size
-    } catch (e) {
-      throw new FlashlineError('usage', 'unreadable-file', `${flag} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
-    }
-  }
-  const manifest = manifestPath ? loadEspManifest(manifestPath) : undefined
-  let size = 0
-  if (manifest) {
-    // which build applies is known only once the chip is detected: announce the largest
-    for (const b of manifest.builds) size = Math.max(size, b.parts.reduce((n, p) => n + sizeOf(resolve(manifest.baseDir, p.path), '--manifest part'), 0))
-  } else size = sizeOf(file, '--file')
+  const slot = slotFields(flags)
+  if (manifest !== undefined && slot['protocol'] !== 'esp') throw new FlashlineError('usage', 'conflicting-flags', '--manifest is for --protocol esp (ESP Web Tools style manifest of parts and offsets)')
+  if (manifest !== undefined && (md5 || sha256)) throw new FlashlineError('usage', 'conflicting-flags', '--md5/--sha256 check one file; with --manifest each part is verified on the chip by MD5')
 
-  if (md5 || sha256) {
-    const hasher = new PackageHasher()
-    for await (const chunk of createReadStream(file)) hasher.update(chunk as Buffer)
-    const mismatch = compareExpectation(hasher.digest(), { md5, sha256 })
-    if (mismatch) {
-      throw new FlashlineError('integrity', 'hash-mismatch', `${file} does not match --${mismatch.field}: expected ${mismatch.expected}, file has ${mismatch.actual}; not flashing`)
-    }
-    out.info(`verified ${basename(file)} (${md5 ? 'MD5' : 'SHA-256'} matches)`)
+  useSimulators()
+  const bench = new Bench({ dataDir: str(flags, 'data-dir') ?? defaultDataDir(), station: str(flags, 'station'), operator: str(flags, 'operator') })
+  renderEvents(bench, out)
+  let handle
+  try {
+    handle = bench.flash({ slot, file, manifest, expect: md5 || sha256 ? { md5, sha256 } : undefined })
+  } catch (e) {
+    await bench.close()
+    throw flagError(e)
   }
-
-  out.event('flash-start', { port: slot.port, protocol: slot.protocol, file, size })
-  out.info(`flashing ${basename(file)} (${size} bytes) to ${slot.port} over ${slot.protocol}`)
-  const meter = new RateMeter()
-  const outcome = await flashSlot(slot, { path: file, size, name: basename(file), manifest }, {
-    signal,
-    onProgress: (p) => {
-      if (!meter.due(100, p.done === p.total)) return
-      out.event('flash-progress', { stage: p.stage, done: p.done, total: p.total })
-      out.progress(p.stage, p.done, p.total, meter.rate(p.done))
-    },
-    onProving: () => out.info('probing the version on the console…'),
-    log: (message) => {
-      out.event('flash-log', { message })
-      out.info(message)
-    }
-  })
+  const what = basename(manifest ?? file!)
+  out.event('flash-start', { job: handle.id, port: slot['port'], protocol: slot['protocol'], file: manifest ?? file })
+  out.info(`flashing ${what} to ${String(slot['port'])} over ${String(slot['protocol'])}`)
+  const onAbort = () => bench.cancel(handle.id)
+  signal.addEventListener('abort', onAbort, { once: true })
+  let job: JobInfo
+  try {
+    job = await handle.done
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    await bench.close()
+  }
   out.clearBar()
-  out.event('flash-done', { bytes: outcome.result.bytesWritten, verified: outcome.result.verified, identity: outcome.result.identity, version: outcome.probedVersion })
-  out.info(`done: ${outcome.result.bytesWritten} bytes written${outcome.result.verified === 'device' ? ', verified by the device' : ''}${outcome.probedVersion ? `; device reports version ${outcome.probedVersion}` : ''}`)
+  if (job.result !== 'succeeded') throw jobError(job, { md5, sha256 })
+  out.event('flash-done', { job: job.id, bytes: job.bytesWritten, verified: job.verified, identity: job.identity, version: job.probedVersion, logFile: job.logFile })
+  out.info(`done: ${job.bytesWritten} bytes written${job.verified === 'device' ? ', verified by the device' : ''}${job.probedVersion ? `; device reports version ${job.probedVersion}` : ''}`)
   return 0
+}
+
+/** A failed job as the error the CLI prints and maps to its exit code. */
+function jobError(job: JobInfo, expect: { md5?: string; sha256?: string }): FlashlineError {
+  if (job.result === 'cancelled') return new FlashlineError('interrupted', 'cancelled', 'interrupted')
+  const kind = (job.error?.kind ?? 'internal') as ErrorKind
+  let message = job.message ?? 'failed'
+  if (kind === 'integrity' && (expect.md5 || expect.sha256)) message = message.replace(/its expected (md5|sha256)/i, (_m, f: string) => `--${f.toLowerCase()}`)
+  return new FlashlineError(kind, job.error?.code ?? 'failed', message)
 }

@@ -1,4 +1,4 @@
-import { listPorts, PortWatcher, type PortListing } from '../../engine/ports'
+import { listPorts, PortWatcher, type PortListing } from '../../engine'
 import { parseFlags } from '../args'
 import type { Output } from '../output'
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { asFlashlineError, type FlashlineError } from '../errors'
 import { UNKNOWN_VERSION, type FailureReason, type FlashProgress, type FlashResult, type JobPhase, type JobReport } from '../model'
 import type { Journal } from '../store/journal'
-import { forgetCredentials, type JobOutcome, type JobRecord, type PackageOnDisk } from './job-record'
+import { forgetCredentials, isPlatformJob, type JobOutcome, type JobRecord, type PackageOnDisk } from './job-record'
 
 export interface DownloadProgress {
   done: number
@@ -14,7 +14,7 @@ export type JobEvent =
   | { type: 'phase'; job: JobRecord }
   | { type: 'download-progress'; job: JobRecord; progress: DownloadProgress }
   | { type: 'flash-progress'; job: JobRecord; progress: FlashProgress }
-  | { type: 'log'; job: JobRecord; message: string }
+  | { type: 'log'; job: JobRecord; message: string; level?: 'info' | 'warn' | 'error' }
 
 export interface FlashOutcome {
   result: FlashResult
@@ -22,12 +22,16 @@ export interface FlashOutcome {
   probedVersion?: string
 }
 
-/** What a job needs from the station; everything with side effects is injected. */
+/** What a job needs from whoever runs it; everything with side effects is injected. */
 export interface JobDeps {
   journal: Journal
-  /** Queues a report in the outbox (persisted before this returns). */
-  report(job: JobRecord, report: JobReport, final: boolean): void
-  download(job: JobRecord, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
+  /**
+   * Queues a report for the platform (persisted before this returns). Platform jobs only: a job
+   * without a reporter ends as soon as it has its outcome.
+   */
+  report?(job: JobRecord, report: JobReport, final: boolean): void
+  /** Gets the package onto the disk and proves it: a download for platform jobs, a hash check for local ones. */
+  obtain(job: JobRecord, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
   flash(job: JobRecord, pkg: PackageOnDisk, signal: AbortSignal, onProgress: (p: FlashProgress) => void, onPhase: (phase: 'proving') => void): Promise<FlashOutcome>
   emit(event: JobEvent): void
 }
@@ -39,6 +43,9 @@ const PROGRESS: Record<'downloading' | 'verified' | 'flashing' | 'proving', numb
   flashing: 40,
   proving: 90
 }
+
+/** The reason given to an AbortController when one job is cancelled (as opposed to the whole station stopping). */
+export const CANCELLED = 'cancelled by the operator'
 
 export function failureReasonOf(err: FlashlineError): FailureReason {
   switch (err.kind) {
@@ -56,13 +63,15 @@ export function failureReasonOf(err: FlashlineError): FailureReason {
 }
 
 /**
- * One job = one order for one device, driven through
- * received → downloading → verified → flashing → proving → reporting → succeeded | failed.
+ * One job, driven through
+ * received → downloading (platform) | checking (local) → verified → flashing → proving
+ *   → reporting (platform) → succeeded | failed | cancelled.
  * Every transition is journalled before anything else happens, so a killed process resumes from the
  * last phase it reached: downloads resume from their partial file, an interrupted flash is redone
  * from the start (the device state is unknown), and a queued final report is simply resent.
- * `run()` ends in 'reporting'; the station moves the job to its terminal phase once the platform
- * has acknowledged the final report.
+ * A platform job's `run()` ends in 'reporting'; its station moves it to the terminal phase once the
+ * platform has acknowledged the final report. Aborting the signal with CANCELLED ends the job as
+ * cancelled; any other abort (the station stopping) leaves it to be resumed.
  */
 export class JobRunner {
   constructor(
@@ -72,20 +81,20 @@ export class JobRunner {
 
   async run(signal: AbortSignal): Promise<JobRecord> {
     const job = this.job
-    if (job.phase === 'reporting' || job.phase === 'succeeded' || job.phase === 'failed') return job
+    if (job.phase === 'reporting' || job.phase === 'succeeded' || job.phase === 'failed' || job.phase === 'cancelled') return job
     job.runs += 1
     try {
-      const target = job.order.targetVersion
+      const target = job.order?.targetVersion
       if (target !== undefined && target === job.startVersion && job.phase === 'received') {
         this.log(`device already runs ${target}; nothing to flash`)
         return this.finish({ result: 'succeeded', version: target, message: 'already at the target version' })
       }
 
       let pkg = job.package
-      if (!pkg || !existsSync(pkg.path) || job.phase === 'received' || job.phase === 'downloading') {
-        this.enter('downloading')
+      if (!pkg || !existsSync(pkg.path) || job.phase === 'received' || job.phase === 'downloading' || job.phase === 'checking') {
+        this.enter(isPlatformJob(job) ? 'downloading' : 'checking')
         this.progress('downloading')
-        pkg = await this.deps.download(job, signal, (p) => this.deps.emit({ type: 'download-progress', job, progress: p }))
+        pkg = await this.deps.obtain(job, signal, (p) => this.deps.emit({ type: 'download-progress', job, progress: p }))
         job.package = pkg
         this.enter('verified')
         this.progress('verified')
@@ -99,6 +108,7 @@ export class JobRunner {
       })
       job.identity = outcome.result.identity
       job.bytesFlashed = outcome.result.bytesWritten
+      job.verified = outcome.result.verified
       job.probedVersion = outcome.probedVersion
 
       if (outcome.probedVersion !== undefined && target !== undefined && outcome.probedVersion !== target) {
@@ -115,7 +125,11 @@ export class JobRunner {
       return this.finish({ result: 'succeeded', version })
     } catch (e) {
       const err = asFlashlineError(e)
-      if (err.kind === 'interrupted') throw err // stopped by the operator: resume on the next start, report nothing false
+      if (err.kind === 'interrupted') {
+        // stopped by the operator: this one job ends as cancelled; a whole station stopping resumes it later
+        if (signal.reason === CANCELLED) return this.finish({ result: 'cancelled', reason: 'cancelled', message: CANCELLED, version: job.startVersion })
+        throw err
+      }
       job.error = { kind: err.kind, code: err.code, message: err.message }
       return this.finish({ result: 'failed', reason: failureReasonOf(err), message: err.message, version: job.startVersion })
     }
@@ -124,13 +138,17 @@ export class JobRunner {
   private finish(outcome: JobOutcome): JobRecord {
     const job = this.job
     job.outcome = outcome
-    const report: JobReport =
-      outcome.result === 'succeeded'
-        ? { type: 'succeeded', order: job.order, version: outcome.version }
-        : { type: 'failed', order: job.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version }
-    this.deps.report(job, report, true)
-    forgetCredentials(job)
-    this.enter('reporting')
+    if (this.deps.report && isPlatformJob(job)) {
+      const report: JobReport =
+        outcome.result === 'succeeded'
+          ? { type: 'succeeded', order: job.order, version: outcome.version }
+          : { type: 'failed', order: job.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version }
+      this.deps.report(job, report, true)
+      forgetCredentials(job)
+      this.enter('reporting')
+    } else {
+      this.enter(outcome.result)
+    }
     return job
   }
 
@@ -145,6 +163,7 @@ export class JobRunner {
 
   private progress(phase: keyof typeof PROGRESS): void {
     const job = this.job
+    if (!this.deps.report || !isPlatformJob(job)) return
     this.deps.report(job, { type: 'progress', order: job.order, phase, progress: PROGRESS[phase], currentVersion: job.startVersion }, false)
   }
 

@@ -1,20 +1,27 @@
 import type { ProtocolName } from '../model'
+import type { ProtocolOptions } from '../protocols'
 
-/** One device on the bench: where it is connected and how to flash and probe it. */
-export interface SlotConfig {
+/** How to reach and flash one bench position: port, protocol, line settings, protocol options, probe. */
+export type SlotSettings = {
+  [P in ProtocolName]: {
+    /** Serial port path (COM3, /dev/ttyUSB0) or a simulated board (sim:ymodem). */
+    port: string
+    protocol: P
+    baud?: number
+    /** Overrides the protocol's default parity (stm32 defaults to even; ptys need none). */
+    parity?: 'none' | 'even' | 'odd'
+    /** The protocol's own options (typed per protocol). */
+    options?: ProtocolOptions[P]
+    probe?: ProbeConfig
+  }
+}[ProtocolName]
+
+/** One platform device on the bench (a direct device or a gateway child) and the slot it sits in. */
+export type SlotConfig = SlotSettings & {
   /** Platform device id (a direct device, or a gateway child). */
   deviceId: string
-  /** Serial port path (COM3, /dev/ttyUSB0) or a built-in simulator (sim:ymodem). */
-  port: string
-  protocol: ProtocolName
-  baud?: number
-  /** Overrides the protocol's default parity (stm32 defaults to even; ptys need none). */
-  parity?: 'none' | 'even' | 'odd'
   /** Version the device runs now: answered to version queries until a flash changes it. */
   currentVersion: string
-  probe?: ProbeConfig
-  /** Protocol-specific options (address, menu command, entry sequence …). */
-  protocolOptions?: Record<string, unknown>
 }
 
 export interface ProbeConfig {

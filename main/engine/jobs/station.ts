@@ -7,8 +7,8 @@ import { DeviceVersions } from '../store/device-versions'
 import { Journal, type LostJob } from '../store/journal'
 import { lockDir } from '../store/dir-lock'
 import { Outbox, type OutboxEntry } from '../store/outbox'
-import { forgetCredentials, isTerminal, type JobRecord, type PackageOnDisk } from './job-record'
-import { JobRunner, type FlashOutcome, type JobEvent, type DownloadProgress } from './job-runner'
+import { forgetCredentials, isPlatformJob, isTerminal, type JobRecord, type PackageOnDisk, type PlatformJob } from './job-record'
+import { CANCELLED, JobRunner, type FlashOutcome, type JobEvent, type DownloadProgress } from './job-runner'
 import type { SlotConfig } from './slot'
 import type { FlashProgress } from '../model'
 
@@ -21,8 +21,8 @@ export interface Publisher {
 
 /** The work a job delegates; the agent provides the real download and flash, tests may substitute. */
 export interface StationWork {
-  download(job: JobRecord, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
-  flash(job: JobRecord, slot: SlotConfig, pkg: PackageOnDisk, signal: AbortSignal, onProgress: (p: FlashProgress) => void, onPhase: (phase: 'proving') => void): Promise<FlashOutcome>
+  download(job: PlatformJob, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
+  flash(job: PlatformJob, slot: SlotConfig, pkg: PackageOnDisk, signal: AbortSignal, onProgress: (p: FlashProgress) => void, onPhase: (phase: 'proving') => void): Promise<FlashOutcome>
 }
 
 export type StationEvent =
@@ -60,8 +60,8 @@ export class Station extends EventEmitter {
   readonly outbox: Outbox
   readonly versions: DeviceVersions
   private readonly slots = new Map<string, SlotConfig>()
-  private readonly running = new Map<string, { runner: JobRunner; done: Promise<void> }>()
-  private readonly abort = new AbortController()
+  private readonly running = new Map<string, { runner: JobRunner; done: Promise<void>; abort: AbortController }>()
+  private stopping = false
   /** The latest job per (device, order id), for recognising an order that arrives again. */
   private readonly byOrder = new Map<string, string>()
   private publisher: Publisher | null = null
@@ -80,11 +80,12 @@ export class Station extends EventEmitter {
     this.outbox = new Outbox(options.dataDir, problem)
     const scan = this.journal.scan()
     this.lost = scan.lost
-    for (const job of scan.jobs) this.byOrder.set(orderKey(job.order), job.id)
+    const jobs = scan.jobs.filter(isPlatformJob)
+    for (const job of jobs) this.byOrder.set(orderKey(job.order), job.id)
     this.versions = new DeviceVersions(
       options.dataDir,
       Object.fromEntries(options.slots.map((s) => [s.deviceId, s.currentVersion])),
-      { problem, flashedFromJournal: () => flashedVersions(scan.jobs) }
+      { problem, flashedFromJournal: () => flashedVersions(jobs) }
     )
   }
 
@@ -124,7 +125,7 @@ export class Station extends EventEmitter {
       this.log(`job file ${l.file} is unreadable (${l.why}); moved to ${l.movedTo}. Order ${l.order.orderId} for ${l.order.deviceId} is reported failed: its state was lost, so success cannot be claimed`, 'error')
       this.refuse(l.order, 'internal', 'the job state was lost (its journal file was unreadable); the device may or may not hold the new firmware, so the upgrade is reported failed')
     }
-    for (const job of this.journal.all()) {
+    for (const job of this.jobs()) {
       if (isTerminal(job)) continue
       if (job.phase === 'reporting') {
         if (!finals.has(job.id)) this.close(job) // acknowledged just before the crash
@@ -180,9 +181,10 @@ export class Station extends EventEmitter {
     return true
   }
 
-  private lastJobFor(order: UpgradeOrder): JobRecord | undefined {
+  private lastJobFor(order: UpgradeOrder): PlatformJob | undefined {
     const id = this.byOrder.get(orderKey(order))
-    return id ? this.journal.load(id) : undefined
+    const job = id ? this.journal.load(id) : undefined
+    return job && isPlatformJob(job) ? job : undefined
   }
 
   private accept(order: UpgradeOrder): void {
@@ -193,7 +195,7 @@ export class Station extends EventEmitter {
     }
     if (this.isDuplicate(order)) return
     // a job that reached 'reporting' no longer uses the device, even if its runner has not returned yet
-    if ([...this.running.values()].some((r) => r.runner.job.order.deviceId === order.deviceId && r.runner.job.phase !== 'reporting' && !isTerminal(r.runner.job))) {
+    if ([...this.running.values()].some((r) => r.runner.job.order?.deviceId === order.deviceId && r.runner.job.phase !== 'reporting' && !isTerminal(r.runner.job))) {
       this.refuse(order, 'busy', `device ${order.deviceId} is busy with another upgrade`)
       return
     }
@@ -229,12 +231,16 @@ export class Station extends EventEmitter {
     this.emitEvent({ type: 'phase', job })
   }
 
-  private newJob(order: UpgradeOrder): JobRecord {
+  private newJob(order: UpgradeOrder): PlatformJob {
     const now = Date.now()
     const id = `${now.toString(36)}-${createHash('sha256').update(order.platform + order.deviceId + order.orderId).digest('hex').slice(0, 10)}`
-    const job: JobRecord = {
+    const slot = this.slots.get(order.deviceId)
+    const job: PlatformJob = {
       id,
+      origin: 'platform',
       order,
+      slot: slot && { port: slot.port, protocol: slot.protocol },
+      connectionId: this.options.name,
       phase: 'received',
       createdAt: now,
       updatedAt: now,
@@ -248,7 +254,7 @@ export class Station extends EventEmitter {
     return job
   }
 
-  private start(job: JobRecord): void {
+  private start(job: PlatformJob): void {
     const slot = this.slots.get(job.order.deviceId)
     if (!slot) {
       this.log(`job ${job.id} is for ${job.order.deviceId}, which is no longer configured; left in the journal`)
@@ -256,22 +262,39 @@ export class Station extends EventEmitter {
     }
     const runner = new JobRunner(job, {
       journal: this.journal,
-      report: (j, report, final) => this.report(j, report, final),
-      download: (j, signal, onProgress) => this.options.work.download(j, signal, onProgress),
-      flash: (j, pkg, signal, onProgress, onPhase) => this.options.work.flash(j, slot, pkg, signal, onProgress, onPhase),
+      report: (j, report, final) => this.report(j as PlatformJob, report, final),
+      obtain: (j, signal, onProgress) => this.options.work.download(j as PlatformJob, signal, onProgress),
+      flash: (j, pkg, signal, onProgress, onPhase) => this.options.work.flash(j as PlatformJob, slot, pkg, signal, onProgress, onPhase),
       emit: (e) => this.emitEvent(e)
     })
+    const abort = new AbortController()
+    if (this.stopping) abort.abort()
     const done = runner
-      .run(this.abort.signal)
+      .run(abort.signal)
       .then((j) => {
-        if (j.outcome?.result === 'succeeded') this.versions.set(j.order.deviceId, j.outcome.version)
+        if (j.outcome?.result === 'succeeded') this.versions.set(job.order.deviceId, j.outcome.version)
       })
       .catch((e) => this.log(`job ${job.id} stopped: ${asFlashlineError(e).message}`))
       .finally(() => this.running.delete(job.id))
-    this.running.set(job.id, { runner, done })
+    this.running.set(job.id, { runner, done, abort })
   }
 
-  private report(job: JobRecord, report: JobReport, final: boolean): void {
+  /**
+   * Cancels one running job: it stops where it is, and the platform is told it failed (cancelled by
+   * the operator). False when no such job is running.
+   */
+  cancel(jobId: string): boolean {
+    const r = this.running.get(jobId)
+    if (!r || r.runner.job.phase === 'reporting') return false
+    r.abort.abort(CANCELLED)
+    return true
+  }
+
+  runningJobs(): PlatformJob[] {
+    return [...this.running.values()].map((r) => r.runner.job as PlatformJob)
+  }
+
+  private report(job: PlatformJob, report: JobReport, final: boolean): void {
     const messages = this.options.adapter.encodeReport(report, this.context)
     if (messages.length === 0 && final) {
       // Nothing to send (the platform has no such report): the job can close right away.
@@ -309,7 +332,7 @@ export class Station extends EventEmitter {
         this.emitEvent({ type: 'report-acked', entry: next })
         if (next.final && next.jobId) {
           const job = this.journal.load(next.jobId)
-          if (job) this.close(job)
+          if (job && isPlatformJob(job)) this.close(job)
         }
       }
     } finally {
@@ -321,17 +344,17 @@ export class Station extends EventEmitter {
     }
   }
 
-  private close(job: JobRecord): void {
+  private close(job: PlatformJob): void {
     if (isTerminal(job)) return
-    job.phase = job.outcome?.result === 'succeeded' ? 'succeeded' : 'failed'
+    job.phase = job.outcome?.result ?? 'failed'
     job.updatedAt = Date.now()
     job.history.push({ phase: job.phase, at: job.updatedAt })
     this.journal.save(job)
     this.emitEvent({ type: 'job-closed', job })
   }
 
-  jobs(): JobRecord[] {
-    return this.journal.all()
+  jobs(): PlatformJob[] {
+    return this.journal.all().filter(isPlatformJob)
   }
 
   get busy(): boolean {
@@ -340,7 +363,8 @@ export class Station extends EventEmitter {
 
   /** Stops running jobs (they stay resumable in the journal). */
   async stop(): Promise<void> {
-    this.abort.abort()
+    this.stopping = true
+    for (const r of this.running.values()) r.abort.abort()
     await Promise.all([...this.running.values()].map((r) => r.done))
     this.releaseLock()
   }
@@ -359,7 +383,7 @@ function orderKey(order: UpgradeOrder): string {
 }
 
 /** The version each device was last proven to run, from the succeeded jobs (oldest first). */
-function flashedVersions(jobs: JobRecord[]): Record<string, string> {
+function flashedVersions(jobs: PlatformJob[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const j of jobs) if (j.phase === 'succeeded' && j.outcome?.result === 'succeeded' && j.outcome.version !== 'unknown') out[j.order.deviceId] = j.outcome.version
   return out

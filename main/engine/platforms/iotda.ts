@@ -22,6 +22,7 @@ export const IOTDA_RESULT_CODES: Record<FailureReason, number> = {
   'verification-failed': 7,
   'install-failed': 10,
   'version-mismatch': 10,
+  cancelled: 255,
   internal: 255
 }
 

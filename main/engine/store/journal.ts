@@ -37,7 +37,7 @@ export class Journal {
   save(job: JobRecord): void {
     try {
       writeFileAtomic(join(this.jobsDir, `${job.id}.json`), JSON.stringify(job, null, 1))
-      appendFileSync(this.historyFile, JSON.stringify({ at: new Date().toISOString(), id: job.id, phase: job.phase, deviceId: job.order.deviceId, error: job.error }) + '\n', { mode: PRIVATE_FILE_MODE })
+      appendFileSync(this.historyFile, JSON.stringify({ at: new Date().toISOString(), id: job.id, phase: job.phase, deviceId: job.order?.deviceId, port: job.slot?.port, error: job.error }) + '\n', { mode: PRIVATE_FILE_MODE })
     } catch (e) {
       this.problem('error', `cannot save job ${job.id} (${(e as Error).message}); it goes on, but a crash now would lose its state`)
     }

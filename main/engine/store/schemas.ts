@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { JOB_PHASES, type JobPhase } from '../model'
 
 /**
  * Shapes of the state files under the data dir, checked whenever one is read back: a file written by
@@ -31,7 +32,7 @@ export const versionsFileSchema = z.object({
   current: z.record(z.string(), z.string())
 })
 
-const phase = z.enum(['received', 'downloading', 'verified', 'flashing', 'proving', 'reporting', 'succeeded', 'failed'])
+const phase = z.enum(JOB_PHASES as [JobPhase, ...JobPhase[]])
 
 export const upgradeOrderSchema = z.looseObject({
   platform: z.enum(['iotda', 'fogcloud', 'wudun']),
@@ -47,7 +48,8 @@ export const upgradeOrderSchema = z.looseObject({
 
 export const jobRecordSchema = z.looseObject({
   id: z.string().min(1),
-  order: upgradeOrderSchema,
+  origin: z.enum(['platform', 'local', 'batch']).optional(),
+  order: upgradeOrderSchema.optional(),
   phase,
   createdAt: z.number(),
   updatedAt: z.number(),
@@ -56,7 +58,7 @@ export const jobRecordSchema = z.looseObject({
   history: z.array(z.object({ phase, at: z.number() })),
   outcome: z
     .looseObject({
-      result: z.enum(['succeeded', 'failed']),
+      result: z.enum(['succeeded', 'failed', 'cancelled']),
       version: z.string()
     })
     .optional()

@@ -1,4 +1,4 @@
-import type { ProtocolName } from '../model'
+import { FlashlineError } from '../errors'
 import { SerialTransport } from './serial'
 import type { Transport } from './transport'
 
@@ -8,19 +8,10 @@ export interface OpenOptions {
   lowLatency?: boolean
 }
 
-/** Line settings each bootloader expects unless the slot overrides them. */
-export const PROTOCOL_LINE_DEFAULTS: Record<ProtocolName, { baudRate: number; parity: 'none' | 'even'; slotBaudIsFlashRate?: boolean }> = {
-  ymodem: { baudRate: 115200, parity: 'none' },
-  stm32: { baudRate: 115200, parity: 'even' },
-  // The ESP ROM is always met at 115200; a slot's baud is the rate the stub switches to for flashing.
-  esp: { baudRate: 115200, parity: 'none', slotBaudIsFlashRate: true },
-  mcuboot: { baudRate: 115200, parity: 'none' }
-}
-
 type SimOpener = (name: string, options: OpenOptions) => Promise<Transport>
 let simOpener: SimOpener | null = null
 
-/** The simulator module registers itself here, so the engine can open `sim:` ports without depending on it. */
+/** Whoever wants simulated boards (demo, tests, the app's demo mode) registers them here; the transport layer never imports them. */
 export function registerSimPorts(opener: SimOpener): void {
   simOpener = opener
 }
@@ -31,12 +22,8 @@ export function isSimPort(path: string): boolean {
 
 export async function openTransport(path: string, options: OpenOptions = {}): Promise<Transport> {
   if (isSimPort(path)) {
-    if (!simOpener) {
-      // Loaded on first use: the simulators are product code, but a bench station never needs them.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      ;(require('../sim/sim-ports') as typeof import('../sim/sim-ports')).registerBuiltinSimPorts()
-    }
-    return simOpener!(path.slice(4), options)
+    if (!simOpener) throw new FlashlineError('usage', 'no-simulators', `${path} is a simulated port, and no simulators are available in this run`)
+    return simOpener(path.slice(4), options)
   }
   return SerialTransport.open({ path, baudRate: options.baudRate ?? 115200, parity: options.parity, lowLatency: options.lowLatency })
 }

@@ -1,0 +1,28 @@
+import { z } from 'zod'
+import { signalSequence, wholeNumber } from '../config/fields'
+import { flashMcuboot } from '../flash/mcuboot'
+import { defineProtocol } from './descriptor'
+
+const options = z.object({
+  /** Image number of a multi-image build; its slot 0 receives the upload. */
+  image: wholeNumber(0, 15),
+  /** Largest SMP packet (default 512, or the buffer a Zephyr SMP server reports). */
+  mtu: wholeNumber(128, 65535),
+  /** DTR/RTS sequence that enters serial recovery (stm32flash -i syntax). */
+  entry: signalSequence()
+})
+
+export type McubootSlotOptions = z.output<typeof options>
+
+/** MCUboot serial recovery (SMP over the console). */
+export const mcuboot = defineProtocol({
+  name: 'mcuboot',
+  title: 'MCUboot serial recovery',
+  line: { baudRate: 115200, parity: 'none' },
+  options,
+  optionFields: ['image', 'mtu', 'entry'],
+  createFlasher: (o: McubootSlotOptions, ctx) => ({
+    protocol: 'mcuboot',
+    flash: (t, image, f) => flashMcuboot(t, image, { image: o.image, mtu: o.mtu, entry: o.entry, log: ctx.log, ...f })
+  })
+})

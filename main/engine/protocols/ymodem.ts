@@ -1,0 +1,24 @@
+import { z } from 'zod'
+import { text } from '../config/fields'
+import { sendYmodem } from '../flash/ymodem'
+import { defineProtocol } from './descriptor'
+
+const options = z.object({
+  /** Text typed first to start the receiver from a bootloader menu (e.g. "1\r"). */
+  menuCommand: text()
+})
+
+export type YmodemSlotOptions = z.output<typeof options>
+
+/** YMODEM-1K batch (ST IAP, MXCHIP MiCO and other YMODEM bootloaders). */
+export const ymodem = defineProtocol({
+  name: 'ymodem',
+  title: 'YMODEM-1K',
+  line: { baudRate: 115200, parity: 'none' },
+  options,
+  optionFields: ['menuCommand'],
+  createFlasher: (o: YmodemSlotOptions, ctx) => ({
+    protocol: 'ymodem',
+    flash: (t, image, f) => sendYmodem(t, image, { menuCommand: o.menuCommand, log: ctx.log, ...f })
+  })
+})
