@@ -5,7 +5,7 @@
 //
 // A bundle older than the sources would silently run old code (a developer edits main/ and tests or
 // runs the CLI), so it is used only while every source that went into it is older than the build
-// (out/cli/build-info.json lists them; one stat each, well under a millisecond). Otherwise, or when
+// (out/cli/build-info.json lists them; one stat each, about a millisecond in all). Otherwise, or when
 // there is no bundle, or with FLASHLINE_FROM_SOURCE=1, the sources run through tsx as before;
 // `npm run build:cli` (also part of `npm run build` and `npm test`) brings the bundle up to date.
 const { readFileSync, statSync } = require('node:fs')
