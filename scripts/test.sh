@@ -10,6 +10,8 @@ bash scripts/ensure-test-packages.sh || { echo "could not install the test packa
 fail=0
 echo "== typecheck"; npx tsc --noEmit -p tsconfig.json || fail=1
 echo "== build"; npx electron-vite build >/dev/null || { echo "electron-vite build failed"; fail=1; }
+# the CLI tests run bin/flashline.js, which runs this bundle (out/cli) while it is current
+node scripts/build-cli.mjs || { echo "CLI bundle build failed"; fail=1; }
 
 echo "== vitest"
 rm -f .vitest-report.json .pw-report.json

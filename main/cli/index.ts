@@ -1,10 +1,15 @@
 import { asFlashlineError, EXIT_CODES } from '../engine/errors'
 import { Output } from './output'
-import { AGENT_HELP, agentCommand } from './commands/agent'
-import { FLASH_HELP, flashCommand } from './commands/flash'
-import { FETCH_HELP, fetchCommand } from './commands/fetch'
-import { portsCommand } from './commands/ports'
-import { demoCommand } from './commands/demo'
+
+// Each command's module is required when that command runs (and its help text when asked for), so
+// `flashline ports` does not pay for loading the MQTT client, the broker or the ESP flasher.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const agentModule = () => require('./commands/agent') as typeof import('./commands/agent')
+const flashModule = () => require('./commands/flash') as typeof import('./commands/flash')
+const fetchModule = () => require('./commands/fetch') as typeof import('./commands/fetch')
+const portsModule = () => require('./commands/ports') as typeof import('./commands/ports')
+const demoModule = () => require('./commands/demo') as typeof import('./commands/demo')
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const USAGE = `Flashline — flash IoT devices on the bench, ordered by their IoT platform.
 
@@ -19,7 +24,7 @@ exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, exp
             4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost)
             6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
 
-const HELP: Record<string, string> = { agent: AGENT_HELP, flash: FLASH_HELP, fetch: FETCH_HELP, ports: 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: 'flashline demo [--json]' }
+const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, fetch: () => fetchModule().FETCH_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -28,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : EXIT_CODES.usage
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    const help = HELP[command]
+    const help = HELP[command]?.()
     if (help === undefined) {
       process.stderr.write(`unknown command "${command}"; run "flashline --help" for the list of commands\n`)
       return EXIT_CODES.usage
@@ -45,15 +50,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'agent':
-        return await agentCommand(rest, makeOutput, controller.signal)
+        return await agentModule().agentCommand(rest, makeOutput, controller.signal)
       case 'flash':
-        return await flashCommand(rest, makeOutput, controller.signal)
+        return await flashModule().flashCommand(rest, makeOutput, controller.signal)
       case 'fetch':
-        return await fetchCommand(rest, makeOutput, controller.signal)
+        return await fetchModule().fetchCommand(rest, makeOutput, controller.signal)
       case 'ports':
-        return await portsCommand(rest, makeOutput, controller.signal)
+        return await portsModule().portsCommand(rest, makeOutput, controller.signal)
       case 'demo':
-        return await demoCommand(rest, makeOutput, controller.signal)
+        return await demoModule().demoCommand(rest, makeOutput, controller.signal)
       default:
         out.error(`unknown command "${command}"; run "flashline --help"`)
         return EXIT_CODES.usage

@@ -7,9 +7,11 @@
  *  2. Download: `flashline fetch` (hash in the same pass) vs `curl` for a 256 MiB package from the
  *     same loopback HTTPS server.
  *  3. Peak RSS of `flashline fetch` for a 1 GiB package.
+ *  4. CLI start-up: `flashline ports --json`, `--help` and `flash --help` against `node -e 0`, paired and
+ *     interleaved, from the install-time bundle (and, for reference, from source through tsx).
  * Sizes can be reduced for a quick look: BENCH_QUICK=1.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -336,9 +338,45 @@ async function downloadBench(): Promise<void> {
   }
 }
 
+/** Wall time of one process from spawn to exit, in ms. */
+function timedRun(args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const t0 = performance.now()
+  const r = spawnSync(process.execPath, args, { cwd: work, env, stdio: 'ignore' })
+  const ms = performance.now() - t0
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status ?? r.signal}`)
+  return ms
+}
+
+async function startupBench(): Promise<void> {
+  // measure what `npm ci` ships: a bundle built from the sources as they are now
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (built.status !== 0) throw new Error('scripts/build-cli.mjs failed')
+  const cli = join(ROOT, 'bin', 'flashline.js')
+  const fromSource = { ...process.env, FLASHLINE_FROM_SOURCE: '1' }
+  const pairs = QUICK ? 7 : 20
+  process.stderr.write(`start-up, ${pairs} interleaved rounds\n`)
+  const t = { node: [] as number[], ports: [] as number[], help: [] as number[], flash: [] as number[], source: [] as number[] }
+  for (let i = 0; i < pairs; i++) {
+    // one of each per round, so a busy moment on the machine hits them alike
+    t.node.push(timedRun(['-e', '0']))
+    t.ports.push(timedRun([cli, 'ports', '--json']))
+    t.help.push(timedRun([cli, '--help']))
+    t.flash.push(timedRun([cli, 'flash', '--help']))
+    t.source.push(timedRun([cli, 'ports', '--json'], fromSource))
+  }
+  const median = (a: number[]): number => {
+    const s = [...a].sort((x, y) => x - y)
+    return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+  }
+  const base = median(t.node)
+  const cell = (name: string, a: number[]): string => `${name} ${median(a).toFixed(0)} ms = ${(median(a) / base).toFixed(2)}×`
+  row('startup', `${pairs} rounds, medians vs node -e 0 ${base.toFixed(0)} ms`, cell('ports --json', t.ports), cell('--help', t.help), cell('flash --help', t.flash), cell('from source (tsx): ports --json', t.source))
+}
+
 async function main(): Promise<void> {
   try {
-    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | mcuboot | esp | download, for a quick look at one part
+    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | mcuboot | esp | download | startup, for a quick look at one part
+    if (!only || only === 'startup') await startupBench()
     if (!only || only === 'ymodem') await ymodemBench()
     if (!only || only === 'stm32') await stm32Bench()
     if (!only || only === 'mcuboot') await mcubootBench()
@@ -350,7 +388,7 @@ async function main(): Promise<void> {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
   process.stdout.write('\nFlashline benchmark (ratios measured side by side in this run)\n')
   for (const r of rows) process.stdout.write('| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |\n')
-  process.stdout.write('targets: YMODEM ≥ 0.95 of line at 115200/1 ms and ≥ 1.05× lrzsz; download ≥ 0.9× curl; peak RSS < 150 MB;\n         STM32 write ≥ 0.85 of line, write+read-back ≥ 1.05× stm32flash -w -v, write+CRC ≥ 1.6× stm32flash -w -v\n')
+  process.stdout.write('targets: YMODEM ≥ 0.95 of line at 115200/1 ms and ≥ 1.05× lrzsz; download ≥ 0.9× curl; peak RSS < 150 MB; CLI start-up ≤ 2× node -e 0;\n         STM32 write ≥ 0.85 of line, write+read-back ≥ 1.05× stm32flash -w -v, write+CRC ≥ 1.6× stm32flash -w -v\n')
   process.exit(0)
 }
 
