@@ -1,4 +1,6 @@
-import { listPorts, PortWatcher, type PortListing } from '../../engine'
+// Listing ports needs no bench: this query reads the engine's port module directly so that
+// `flashline ports` (run once per unit on a line) loads serialport and nothing else.
+import { listPorts, PortWatcher, type PortListing } from '../../engine/ports'
 import { parseFlags } from '../args'
 import type { Output } from '../output'
 

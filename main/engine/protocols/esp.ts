@@ -1,7 +1,11 @@
 import { z } from 'zod'
 import { wholeNumber } from '../config/fields'
-import { flashEspThreaded } from '../flash/esp-threaded'
+import type { flashEspThreaded as Flash } from '../flash/esp-threaded'
 import { defineProtocol } from './descriptor'
+
+/** The flasher's code is loaded when a job first needs it, not when the CLI starts. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = () => require('../flash/esp-threaded') as { flashEspThreaded: typeof Flash }
 
 const options = z.object({
   /** Flash offset of a single image (default 0x10000, the application partition); a manifest brings its own. */
@@ -24,6 +28,6 @@ export const esp = defineProtocol({
   address: (o: EspSlotOptions) => o.address,
   createFlasher: (_o: EspSlotOptions, ctx) => ({
     protocol: 'esp',
-    flash: (t, image, f) => flashEspThreaded(t, image, { baud: ctx.baud, log: ctx.log, ...f })
+    flash: (t, image, f) => load().flashEspThreaded(t, image, { baud: ctx.baud, log: ctx.log, ...f })
   })
 })
