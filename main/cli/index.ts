@@ -4,6 +4,7 @@ import { AGENT_HELP, agentCommand } from './commands/agent'
 import { FLASH_HELP, flashCommand } from './commands/flash'
 import { FETCH_HELP, fetchCommand } from './commands/fetch'
 import { portsCommand } from './commands/ports'
+import { RECORDS_HELP, recordsCommand } from './commands/records'
 import { demoCommand } from './commands/demo'
 
 const USAGE = `Flashline — flash IoT devices on the bench, ordered by their IoT platform.
@@ -13,13 +14,14 @@ usage: flashline <command> [flags]   (flashline <command> --help for details)
   flash   flash a local package onto a device (offline recovery, no platform)
   fetch   download (resumable) and verify a package into the cache, for offline work
   ports   list serial ports with USB ids and known bridges
+  records export the record of every flashing job (table, CSV, JSONL); sync them to PostgreSQL
   demo    run a complete upgrade against the built-in simulated platform and device
 
 exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, expired token)
             4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost)
             6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
 
-const HELP: Record<string, string> = { agent: AGENT_HELP, flash: FLASH_HELP, fetch: FETCH_HELP, ports: 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: 'flashline demo [--json]' }
+const HELP: Record<string, string> = { agent: AGENT_HELP, flash: FLASH_HELP, fetch: FETCH_HELP, records: RECORDS_HELP, ports: 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: 'flashline demo [--json]' }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -52,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
         return await fetchCommand(rest, makeOutput, controller.signal)
       case 'ports':
         return await portsCommand(rest, makeOutput, controller.signal)
+      case 'records':
+        return await recordsCommand(rest, makeOutput)
       case 'demo':
         return await demoCommand(rest, makeOutput, controller.signal)
       default:
