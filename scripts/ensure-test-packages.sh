@@ -10,6 +10,10 @@ command -v stm32flash >/dev/null || need+=(stm32flash)
 command -v chromium >/dev/null || need+=(chromium)
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
+# PostgreSQL server (initdb, pg_ctl, psql) for the records replication tests
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# an independent CSV parser for the records export tests
+command -v python3 >/dev/null || need+=(python3)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test packages: ${need[*]}"
 SUDO=""

@@ -8,6 +8,7 @@ const agentModule = () => require('./commands/agent') as typeof import('./comman
 const flashModule = () => require('./commands/flash') as typeof import('./commands/flash')
 const fetchModule = () => require('./commands/fetch') as typeof import('./commands/fetch')
 const portsModule = () => require('./commands/ports') as typeof import('./commands/ports')
+const recordsModule = () => require('./commands/records') as typeof import('./commands/records')
 const demoModule = () => require('./commands/demo') as typeof import('./commands/demo')
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -18,13 +19,14 @@ usage: flashline <command> [flags]   (flashline <command> --help for details)
   flash   flash a local package onto a device (offline recovery, no platform)
   fetch   download (resumable) and verify a package into the cache, for offline work
   ports   list serial ports with USB ids and known bridges
+  records export the record of every flashing job (table, CSV, JSONL); sync them to PostgreSQL
   demo    run a complete upgrade against the built-in simulated platform and device
 
 exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, expired token)
             4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost)
             6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
 
-const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, fetch: () => fetchModule().FETCH_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
+const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, fetch: () => fetchModule().FETCH_HELP, records: () => recordsModule().RECORDS_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -57,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
         return await fetchModule().fetchCommand(rest, makeOutput, controller.signal)
       case 'ports':
         return await portsModule().portsCommand(rest, makeOutput, controller.signal)
+      case 'records':
+        return await recordsModule().recordsCommand(rest, makeOutput)
       case 'demo':
         return await demoModule().demoCommand(rest, makeOutput, controller.signal)
       default:
