@@ -129,3 +129,11 @@ export function slotFields(flags: Flags): Record<string, unknown> {
   for (const k of Object.keys(fields)) if (fields[k] === undefined) delete fields[k]
   return fields
 }
+
+/** `--records-db URL`, or env FLASHLINE_RECORDS_DB: where records are also replicated. */
+export function recordsDbFrom(flags: Flags): { recordsDb?: string; recordsDbSource?: string } {
+  const flag = str(flags, 'records-db')
+  if (flag !== undefined) return { recordsDb: flag, recordsDbSource: '--records-db' }
+  const env = process.env['FLASHLINE_RECORDS_DB']
+  return env ? { recordsDb: env, recordsDbSource: 'FLASHLINE_RECORDS_DB' } : {}
+}

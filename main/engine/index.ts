@@ -3,6 +3,7 @@
  * the engine only through `Bench` and the types exported here.
  */
 import { appendFileSync, readFileSync, statSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { readConnection, ConfigProblem, type ConnectionConfig } from './config/connection'
 import { formatPath } from './config/fields'
@@ -21,8 +22,10 @@ import type { DeviceIdentity, FlashProgress, JobOrigin, JobPhase, PackageExpecta
 import { PackageCache, type DownloadOptions, type PackageInfo } from './package-cache'
 import type { PlatformAdapter } from './platforms/adapter'
 import { recordOf } from './records/from-job'
-import type { FlashRecord } from './records/record'
+import type { Replicator, SyncResult } from './records/replicator'
+import { RecordStore, type RecordFilter, type RecordQuery } from './records/store'
 import { mkdirPrivate, PRIVATE_FILE_MODE } from './store/atomic-file'
+import { alive } from './store/dir-lock'
 import { Journal } from './store/journal'
 import { prepareDataDir } from './util/data-dir'
 import { redactUrl } from './util/redact'
@@ -34,8 +37,14 @@ export interface BenchOptions {
   /** Station and operator names written into every record. */
   station?: string
   operator?: string
-  /** Where finished jobs' records go (the local record store); none: records are not kept. */
-  records?: { append(record: FlashRecord): void }
+  /**
+   * PostgreSQL URL that every record is also replicated to (at least once, in the background; a
+   * database that is down never fails or slows a job). The local record store stays the source of truth.
+   */
+  recordsDb?: string
+  /** Where `recordsDb` came from, for messages (--records-db, FLASHLINE_RECORDS_DB, the station file). */
+  recordsDbSource?: string
+  /** Warnings from record replication (database unreachable, back again); default: the log event. */
   downloadRetries?: number
   downloadIdleTimeoutMs?: number
   /** Progress events per job are sent at most this often (default 100 ms: ≤ 10 per second). */
@@ -177,6 +186,9 @@ export class Bench extends TypedEmitter<BenchEvents> {
   private readonly local = new Map<string, LocalRun>()
   private readonly progress: Coalescer<ProgressInfo>
   private closed = false
+  /** Every finished job's record, under `<dataDir>/records`. */
+  readonly records: RecordStore
+  private readonly replicator?: Replicator
 
   constructor(readonly options: BenchOptions) {
     super()
@@ -186,6 +198,11 @@ export class Bench extends TypedEmitter<BenchEvents> {
     mkdirPrivate(this.logsDir)
     this.localJournal = new Journal(join(this.dataDir, 'local'), (level, message) => this.log({ level, source: 'journal', message }))
     this.progress = new Coalescer(options.progressIntervalMs ?? 100, (p) => this.emit('progress', p))
+    this.records = new RecordStore(this.dataDir)
+    if (options.recordsDb) {
+      this.replicator = newReplicator(this.records, options.recordsDb, options.recordsDbSource, (message) => this.log({ level: 'warn', source: 'records', message }))
+      this.replicator.start()
+    }
     this.recoverLocalJobs()
   }
 
@@ -357,6 +374,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
       request: { file: request.file && resolve(request.file), manifest: request.manifest && resolve(request.manifest), expect: request.expect },
       slot: { id: slotId, port: settings.port, protocol: settings.protocol },
       context: { station: this.options.station, operator: this.options.operator, ...request.context },
+      owner: { pid: process.pid, host: hostname() },
       phase: 'received',
       createdAt: now,
       updatedAt: now,
@@ -529,18 +547,41 @@ export class Bench extends TypedEmitter<BenchEvents> {
 
   private writeRecord(job: JobRecord, info: JobInfo): void {
     this.flashStarted.delete(job.id)
-    if (!this.options.records) return
     try {
-      this.options.records.append(recordOf(job, { logFile: info.logFile, platform: job.order?.platform, taskId: info.taskId }))
+      this.records.append(recordOf(job, { logFile: info.logFile, platform: job.order?.platform, taskId: info.taskId }))
+      this.replicator?.notify()
     } catch (e) {
       this.log({ level: 'error', source: 'records', jobId: job.id, message: `cannot write the record of job ${job.id}: ${(e as Error).message}` })
     }
   }
 
-  /** Local jobs a killed process left unfinished: they cannot resume (the device state is unknown), so they end as failed, with a record. */
+  // ---- records ---------------------------------------------------------------------------
+
+  /** The records of finished jobs, filtered; damaged lines are skipped and named in `warnings`. */
+  queryRecords(filter: RecordFilter = {}): RecordQuery {
+    return this.records.query(filter)
+  }
+
+  /**
+   * Sends the records a database has not acknowledged yet (the bench's own recordsDb, or `url`);
+   * rejects with a platform error when the database cannot be reached.
+   */
+  async syncRecords(target?: { url: string; source?: string }): Promise<SyncResult & { target: string }> {
+    const replicator = target ? newReplicator(this.records, target.url, target.source, (message) => this.log({ level: 'warn', source: 'records', message })) : this.replicator
+    if (!replicator) throw new FlashlineError('usage', 'no-records-db', 'no records database is configured (recordsDb)')
+    const result = await replicator.syncOnce()
+    return { ...result, target: replicator.target.label }
+  }
+
+  /**
+   * Local jobs a killed process left unfinished: they cannot resume (the device state is unknown), so
+   * they end as failed, with a record. Jobs of another live process on the same data dir are left alone.
+   */
   private recoverLocalJobs(): void {
     for (const job of this.localJournal.all()) {
       if (isTerminal(job)) continue
+      // another process on this data dir is still running it
+      if (job.owner && job.owner.host === hostname() && job.owner.pid !== process.pid && alive(job.owner.pid)) continue
       job.outcome = { result: 'failed', reason: 'internal', message: `the process ended during phase "${job.phase}"; the device may hold a partial image — flash it again`, version: job.startVersion }
       job.phase = 'failed'
       job.updatedAt = Date.now()
@@ -557,6 +598,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
     for (const r of runs) r.abort.abort(CANCELLED)
     await Promise.all([...this.connectionsById.values()].map((c) => c.stop()))
     this.connectionsById.clear()
+    await this.replicator?.stop()
   }
 }
 
@@ -570,6 +612,13 @@ export function useSimulators(): void {
     ;(require('./sim/sim-ports') as typeof import('./sim/sim-ports')).registerBuiltinSimPorts()
     return openTransport(`sim:${name}`, options)
   })
+}
+
+/** The replicator's code (and the PostgreSQL client) is loaded only when a records database is configured. */
+function newReplicator(store: RecordStore, url: string, source: string | undefined, onWarning: (m: string) => void): Replicator {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Replicator: R } = require('./records/replicator') as typeof import('./records/replicator')
+  return new R(store, { url, urlSource: source, onWarning })
 }
 
 function parseSlot(settings: unknown): SlotSettings {
@@ -609,7 +658,10 @@ export { formatPath } from './config/fields'
 export type { ConnectionStatus } from './connection'
 export type { SlotSettings, SlotConfig, ProbeConfig } from './jobs/slot'
 export type { PackageInfo } from './package-cache'
-export type { FlashRecord } from './records/record'
+export { RECORD_FIELDS, type FlashRecord } from './records/record'
+export type { RecordFilter, RecordQuery } from './records/store'
+export type { SyncResult } from './records/replicator'
+export { EXPORT_FORMATS, toCsv, toJsonl, toTable, type ExportFormat } from './records/export'
 export type { JobOrigin, JobPhase, PackageExpectation, PackageSource, PlatformName, ProtocolName, DeviceIdentity } from './model'
 export { PROTOCOLS, PROTOCOL_NAMES } from './protocols'
 export { listPorts, PortWatcher, bridgeName, type PortListing, type PortChange } from './ports'

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { Bench, ConfigProblem, useSimulators, EXIT_CODES, FlashlineError, defaultDataDir, readConnection, readStationFile, type ConnectionConfig, type JobInfo } from '../../engine'
 import { exclusive, given, oneOf, parseFlags, seconds, str, type Flags } from '../args'
-import { flagError, flagFor, numberish, SLOT_OPTIONS, slotFields } from '../config-flags'
+import { flagError, flagFor, numberish, recordsDbFrom, SLOT_OPTIONS, slotFields } from '../config-flags'
 import type { Output } from '../output'
 import { renderEvents } from '../render'
 
@@ -21,6 +21,7 @@ export const AGENT_HELP = `flashline agent   act as the device on a platform and
   [--once]   exit when the first upgrade job has ended and its final report is acknowledged
   [--report-timeout S]   with --once: exit 6 if the final report is not acknowledged within S seconds (default 300)
   [--json]   newline-delimited JSON events on stdout   [--data-dir DIR]
+  [--records-db postgresql://…]   also replicate every job's record to PostgreSQL (or env FLASHLINE_RECORDS_DB)
 exit codes: 0 success · 2 usage/config · 3 download · 4 integrity · 5 device · 6 platform · 130 interrupted`
 
 const AGENT_OPTIONS = {
@@ -52,7 +53,8 @@ const AGENT_OPTIONS = {
   json: { type: 'boolean' },
   'data-dir': { type: 'string' },
   'connect-timeout': { type: 'string' },
-  'report-timeout': { type: 'string' }
+  'report-timeout': { type: 'string' },
+  'records-db': { type: 'string' }
 } as const
 
 /** Flags that belong to one platform only; given with another platform they are a mistake, not a no-op. */
@@ -178,7 +180,7 @@ export function exitCodeForJob(job: JobInfo): number {
 }
 
 /** Flags that describe the connection or the device; --config replaces all of them. */
-const CONNECTION_FLAGS = Object.keys(AGENT_OPTIONS).filter((k) => !['once', 'json', 'data-dir', 'report-timeout', 'config'].includes(k))
+const CONNECTION_FLAGS = Object.keys(AGENT_OPTIONS).filter((k) => !['once', 'json', 'data-dir', 'report-timeout', 'config', 'records-db'].includes(k))
 
 export async function agentCommand(argv: string[], makeOutput: (json: boolean) => Output, signal: AbortSignal): Promise<number> {
   const flags = parseFlags(argv, AGENT_OPTIONS, 'agent')
@@ -186,6 +188,7 @@ export async function agentCommand(argv: string[], makeOutput: (json: boolean) =
   const warn = (line: string) => out.error(line)
   let connections: ConnectionConfig[]
   let dataDir = str(flags, 'data-dir') ?? defaultDataDir()
+  let records = recordsDbFrom(flags)
   const stationFile = str(flags, 'config')
   if (stationFile !== undefined) {
     const mixed = CONNECTION_FLAGS.find((k) => flags[k] !== undefined)
@@ -198,6 +201,12 @@ export async function agentCommand(argv: string[], makeOutput: (json: boolean) =
       }
       dataDir = file.dataDir
     }
+    if (file.recordsDb !== undefined) {
+      if (str(flags, 'records-db') !== undefined && str(flags, 'records-db') !== file.recordsDb) {
+        throw new FlashlineError('usage', 'bad-config', `${stationFile}: recordsDb: the station file names a records database and so does --records-db; give it in one place`)
+      }
+      records = { recordsDb: file.recordsDb, recordsDbSource: `${stationFile}: recordsDb` }
+    }
     connections = file.connections
   } else {
     try {
@@ -206,16 +215,16 @@ export async function agentCommand(argv: string[], makeOutput: (json: boolean) =
       throw flagError(e)
     }
   }
-  return runAgent({ dataDir, connections }, out, signal, { once: Boolean(flags['once']), reportTimeoutMs: seconds(flags, 'report-timeout') ?? 300_000 })
+  return runAgent({ dataDir, connections, ...records }, out, signal, { once: Boolean(flags['once']), reportTimeoutMs: seconds(flags, 'report-timeout') ?? 300_000 })
 }
 
 /**
  * Serves the connections until interrupted (or, with --once, until the first job has ended and its
  * final report is acknowledged).
  */
-export async function runAgent(setup: { dataDir: string; connections: ConnectionConfig[] }, out: Output, signal: AbortSignal, opts: { once: boolean; reportTimeoutMs?: number }): Promise<number> {
+export async function runAgent(setup: { dataDir: string; connections: ConnectionConfig[]; recordsDb?: string; recordsDbSource?: string }, out: Output, signal: AbortSignal, opts: { once: boolean; reportTimeoutMs?: number }): Promise<number> {
   useSimulators()
-  const bench = new Bench({ dataDir: setup.dataDir })
+  const bench = new Bench({ dataDir: setup.dataDir, recordsDb: setup.recordsDb, recordsDbSource: setup.recordsDbSource })
   renderEvents(bench, out)
   let resolveFinished: (code: number) => void = () => undefined
   const finished = new Promise<number>((resolve) => (resolveFinished = resolve))

@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import { Bench, defaultDataDir, useSimulators, FlashlineError, type ErrorKind, type JobInfo } from '../../engine'
 import { hexDigest, parseFlags, str } from '../args'
-import { flagError, SLOT_OPTIONS, slotFields } from '../config-flags'
+import { flagError, recordsDbFrom, SLOT_OPTIONS, slotFields } from '../config-flags'
 import type { Output } from '../output'
 import { renderEvents } from '../render'
 
@@ -30,6 +30,7 @@ export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|e
   --probe REGEX      after flashing, read the console until REGEX matches; group 1 is the version
   --probe-baud N     console speed for the probe   --probe-timeout S   seconds to wait (default 15)
   --operator NAME --station ID   written into the job's record
+  --records-db URL   also replicate the record to PostgreSQL (or env FLASHLINE_RECORDS_DB); never slows the flash
   --data-dir DIR     where the job's journal, log and record are kept (default ${defaultDataDir()})
   --json             newline-delimited JSON events on stdout`
 
@@ -45,7 +46,8 @@ export async function flashCommand(argv: string[], makeOutput: (json: boolean) =
       json: { type: 'boolean' },
       'data-dir': { type: 'string' },
       operator: { type: 'string' },
-      station: { type: 'string' }
+      station: { type: 'string' },
+      'records-db': { type: 'string' }
     },
     'flash'
   )
@@ -61,7 +63,7 @@ export async function flashCommand(argv: string[], makeOutput: (json: boolean) =
   if (manifest !== undefined && (md5 || sha256)) throw new FlashlineError('usage', 'conflicting-flags', '--md5/--sha256 check one file; with --manifest each part is verified on the chip by MD5')
 
   useSimulators()
-  const bench = new Bench({ dataDir: str(flags, 'data-dir') ?? defaultDataDir(), station: str(flags, 'station'), operator: str(flags, 'operator') })
+  const bench = new Bench({ dataDir: str(flags, 'data-dir') ?? defaultDataDir(), station: str(flags, 'station'), operator: str(flags, 'operator'), ...recordsDbFrom(flags) })
   renderEvents(bench, out)
   let handle
   try {

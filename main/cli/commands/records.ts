@@ -1,9 +1,4 @@
-import { FlashlineError } from '../../engine/errors'
-import { EXPORT_FORMATS, toCsv, toJsonl, toTable } from '../../engine/records/export'
-import type { FlashRecord } from '../../engine/records/record'
-import { Replicator } from '../../engine/records/replicator'
-import { RecordStore, type RecordFilter } from '../../engine/records/store'
-import { defaultDataDir, prepareDataDir } from '../../engine/util/data-dir'
+import { Bench, defaultDataDir, EXPORT_FORMATS, FlashlineError, toCsv, toJsonl, toTable, type FlashRecord, type RecordFilter } from '../../engine'
 import { oneOf, parseFlags, str, type Flags } from '../args'
 import type { Output } from '../output'
 
@@ -49,8 +44,9 @@ export async function recordsCommand(argv: string[], makeOutput: (json: boolean)
   }
   if (filter.since && filter.until && filter.since >= filter.until) throw new FlashlineError('usage', 'bad-range', `--since (${filter.since.toISOString()}) must be before --until (${filter.until.toISOString()})`)
   const format = oneOf(flags, 'format', EXPORT_FORMATS, 'table')
-  const store = new RecordStore(prepareDataDir(str(flags, 'data-dir') ?? defaultDataDir()))
-  const { records, warnings } = store.query(filter)
+  const bench = new Bench({ dataDir: str(flags, 'data-dir') ?? defaultDataDir() })
+  const { records, warnings } = bench.queryRecords(filter)
+  await bench.close()
   for (const w of warnings) out.error(`warning: ${w}`)
   await write(format === 'csv' ? toCsv(records) : format === 'jsonl' ? toJsonl(records) : toTable(records))
   return 0
@@ -61,10 +57,14 @@ async function syncCommand(argv: string[], out: Output): Promise<number> {
   const fromFlag = str(flags, 'records-db')
   const url = fromFlag ?? process.env['FLASHLINE_RECORDS_DB']
   if (!url) throw new FlashlineError('usage', 'missing-flag', '--records-db is required (or set FLASHLINE_RECORDS_DB): postgresql://user:password@host:5432/database')
-  const store = new RecordStore(prepareDataDir(str(flags, 'data-dir') ?? defaultDataDir()))
-  const replicator = new Replicator(store, { url, urlSource: fromFlag ? '--records-db' : 'FLASHLINE_RECORDS_DB', onWarning: (m) => out.error(`warning: ${m}`) })
-  const { sent, pending } = await replicator.syncOnce()
-  out.info(`sent ${sent} record${sent === 1 ? '' : 's'} to ${replicator.target.label}; ${pending ? `${pending} appended meanwhile, left for the next sync` : 'every record is in'}`)
+  const bench = new Bench({ dataDir: str(flags, 'data-dir') ?? defaultDataDir() })
+  bench.on('log', (l) => l.source === 'records' && out.error(`warning: ${l.message}`))
+  try {
+    const { sent, pending, target } = await bench.syncRecords({ url, source: fromFlag ? '--records-db' : 'FLASHLINE_RECORDS_DB' })
+    out.info(`sent ${sent} record${sent === 1 ? '' : 's'} to ${target}; ${pending ? `${pending} appended meanwhile, left for the next sync` : 'every record is in'}`)
+  } finally {
+    await bench.close()
+  }
   return 0
 }
 

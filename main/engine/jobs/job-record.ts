@@ -53,6 +53,8 @@ export interface JobRecord {
   /** The platform connection a platform job belongs to. */
   connectionId?: string
   context?: JobContext
+  /** The process running a local job: another process on the same data dir leaves it alone while it lives. */
+  owner?: { pid: number; host: string }
   phase: JobPhase
   createdAt: number
   updatedAt: number

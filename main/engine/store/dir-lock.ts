@@ -11,7 +11,8 @@ interface LockOwner {
   what: string
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid runs on this machine. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
