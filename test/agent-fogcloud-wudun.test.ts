@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
-import { hashBuffer } from '../main/engine/download/hashers'
 import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
 import { simTls } from '../main/engine/sim/tls'
 import { YmodemDevice } from '../main/engine/sim/ymodem-device'
@@ -31,7 +30,7 @@ beforeAll(async () => {
   server = await startPackageServer({ tls: true })
   writeFileSync(caFile, simTls().ca)
   cloud = await mqtt.connectAsync(broker.url, { clientId: 'test-cloud' })
-  await cloud.subscribeAsync(['fogcloud/+/+/thing/up/ota', 'v1/+/+/+/ota/upgrade/result', 'v1/+/ota/upgrade/result'], { qos: 1 })
+  await cloud.subscribeAsync(['fogcloud/+/+/thing/up/ota', 'fogcloud/+/+/thing/down/ota', 'v1/+/+/+/ota/upgrade/result', 'v1/+/ota/upgrade/result'], { qos: 1 })
   cloud.on('message', (topic, payload) => seen.push({ topic, body: JSON.parse(payload.toString()) }))
 })
 
@@ -80,7 +79,10 @@ describe('FogCloud on mosquitto', () => {
     const b = await bench('1.0.0')
     try {
       const fw = makeFirmwareImage({ version: '1.0.1', size: 30_000, seed: 4 })
-      const d = hashBuffer(fw)
+      // Digests of this image from other tools: `md5sum fw-1.0.1.bin` and
+      // python3 -c "d=open('fw-1.0.1.bin','rb').read();print((sum(d)&0xffffffff).to_bytes(4,'little').hex())"
+      const MD5 = '37bc2b3d362f15991463616207f435d4'
+      const SUM32 = '36343a00'
       const { url } = server.addPackage(`fog/${dn}/fw.bin`, fw, {})
       const agent = runCli(
         ['agent', '--platform', 'fogcloud', '--broker', broker.url, '--product-key', pk, '--device-name', dn, '--device-secret', 's', '--module', 'mcu',
@@ -90,7 +92,7 @@ describe('FogCloud on mosquitto', () => {
       const up = `fogcloud/${pk}/${dn}/thing/up/ota`
       const hello = await waitFor(() => seen.find((m) => m.topic === up && m.body['method'] === 'version.post'))
       expect(hello.body['params']).toEqual({ version: '1.0.0', module: 'mcu' })
-      const post = { id: 123, version: '1.0', method: 'firmware.post', params: { size: fw.length, sign: d.md5!.toUpperCase(), version: '1.0.1', url, sign_method: 'MD5', checksum: d.sum32!.toUpperCase(), module: 'mcu', description: 'string', task_id: '123' } }
+      const post = { id: 123, version: '1.0', method: 'firmware.post', params: { size: fw.length, sign: MD5.toUpperCase(), version: '1.0.1', url, sign_method: 'MD5', checksum: SUM32.toUpperCase(), module: 'mcu', description: 'string', task_id: '123' } }
       await cloud.publishAsync(`fogcloud/${pk}/${dn}/thing/down/ota`, JSON.stringify(post), { qos: 1 })
       const r = await agent
       expect(r.code, explain(r)).toBe(0)
@@ -188,6 +190,10 @@ describe('simulated FogCloud and Wudun clouds attached to mosquitto', () => {
       expect(closed.status, closed.detail).toBe('succeeded')
       expect(closed.steps.at(-1)).toBe(100)
       expect(b.device.image.equals(fw)).toBe(true)
+      // the simulated cloud computed the digests itself; these come from md5sum and python3
+      // (sum(data) & 0xffffffff, 4 bytes little-endian) over the same image
+      const pushed = seen.find((m) => m.topic === `fogcloud/pkS/${dn}/thing/down/ota` && m.body['method'] === 'firmware.post')!
+      expect(pushed.body['params']).toMatchObject({ size: 15_000, sign: '4368d691fccdf1aaa2f15c3cc21cb03b', sign_method: 'MD5', checksum: '1e021d00', task_id: t.id })
     } finally {
       await b.close()
       await fog.close()

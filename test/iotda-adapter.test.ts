@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { AdapterContext, DownlinkAction } from '../main/engine/platforms/adapter'
 import { createIotdaAdapter, IOTDA_RESULT_CODES } from '../main/engine/platforms/iotda'
-import { iotdaClientId, iotdaEventTime, iotdaPassword, iotdaTimestamp, verifyIotdaLogin } from '../main/engine/platforms/iotda-auth'
+import { iotdaClientId, iotdaEventTime, iotdaPassword, iotdaTimestamp } from '../main/engine/platforms/iotda-auth'
+import { verifyIotdaLogin } from '../main/engine/sim/iotda-login'
 import type { FailureReason, UpgradeOrder } from '../main/engine/model'
 
 const NOW = new Date(Date.UTC(2024, 0, 2, 3, 4, 5))
@@ -51,7 +52,9 @@ function orderOf(actions: DownlinkAction[]): UpgradeOrder {
 }
 
 describe('IoTDA login', () => {
-  it('matches the documented HMAC-SHA256 vector and client id format', () => {
+  // printf '%s' mysecret | openssl dgst -sha256 -hmac 2024010203
+  //   → dd5d9832a96e3fb79f8817f5efe39c3e86afdbe8b9c43644539ae6d64e7d6dae
+  it('matches the HMAC-SHA256 vector computed by openssl and the client id format', () => {
     expect(iotdaPassword('mysecret', '2024010203')).toBe('dd5d9832a96e3fb79f8817f5efe39c3e86afdbe8b9c43644539ae6d64e7d6dae')
     expect(iotdaTimestamp(NOW)).toBe('2024010203')
     expect(iotdaClientId('mydevice', '2024010203', false)).toBe('mydevice_0_0_2024010203')
@@ -67,13 +70,15 @@ describe('IoTDA login', () => {
     expect(login).toEqual({ clientId: 'd_0_0_2024010203', username: 'd', cert: 'CERT', key: 'KEY' })
   })
 
-  it('is checked by the simulated cloud like the platform does', () => {
+  it('is checked by the simulated cloud like the platform does (its own code, the openssl vector)', () => {
     const secretOf = (id: string) => (id === 'mydevice' ? 'mysecret' : undefined)
-    const good = { clientId: 'mydevice_0_1_2024010203', username: 'mydevice', password: iotdaPassword('mysecret', '2024010203') }
+    const good = { clientId: 'mydevice_0_1_2024010203', username: 'mydevice', password: 'dd5d9832a96e3fb79f8817f5efe39c3e86afdbe8b9c43644539ae6d64e7d6dae' }
     expect(verifyIotdaLogin(good, secretOf, NOW)).toEqual({ ok: true, deviceId: 'mydevice' })
     expect(verifyIotdaLogin({ ...good, password: 'x' }, secretOf, NOW).ok).toBe(false)
     expect(verifyIotdaLogin(good, secretOf, new Date(Date.UTC(2024, 0, 3))).ok).toBe(false) // stale stamp with _0_1_
     expect(verifyIotdaLogin({ ...good, clientId: 'mydevice_0_0_2024010203' }, secretOf, new Date(Date.UTC(2024, 0, 3))).ok).toBe(true)
+    expect(verifyIotdaLogin({ ...good, username: 'other' }, secretOf, NOW).ok).toBe(false)
+    expect(verifyIotdaLogin({ ...good, clientId: 'stranger_0_0_2024010203', username: 'stranger' }, secretOf, NOW)).toEqual({ ok: false, reason: 'unknown device "stranger"' })
   })
 
   it('formats event_time as yyyyMMddTHHmmssZ in UTC', () => {
