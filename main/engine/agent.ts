@@ -110,7 +110,7 @@ export class Agent extends EventEmitter {
   async start(): Promise<void> {
     this.station.attach(this.link)
     await this.link.start()
-    this.emit('log', `connected to ${this.config.brokerUrl} as ${this.config.identity}`)
+    this.emit('log', `connected to ${this.link.displayUrl} as ${this.config.identity}`)
   }
 
   private inflight = new Map<string, Promise<PackageOnDisk>>()
