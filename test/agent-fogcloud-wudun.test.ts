@@ -1,7 +1,7 @@
 /**
  * FogCloud and Wudun upgrades end to end on a plain mosquitto: the test plays the cloud with a plain
- * MQTT client, publishing the seeds' payloads byte for byte; the real `flashline agent` flashes a
- * simulated YMODEM bootloader behind a pty and answers on the seeds' topics.
+ * MQTT client, publishing the documented example payloads byte for byte; the real `flashline agent` flashes a
+ * simulated YMODEM bootloader behind a pty and answers on the documented topics.
  */
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
@@ -9,13 +9,13 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
-import { hashBuffer } from '../main/engine/download/hashers'
 import { startPackageServer, type PackageServer } from '../main/engine/sim/package-server'
 import { simTls } from '../main/engine/sim/tls'
 import { YmodemDevice } from '../main/engine/sim/ymodem-device'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { runCli, type CliRun } from './harness/cli'
 import { startMosquitto, type Broker } from './harness/mosquitto'
+import { ndjsonReader, once } from './harness/ndjson'
 import { ptyPair } from './harness/pty'
 import { tempDir } from './harness/tmp'
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   server = await startPackageServer({ tls: true })
   writeFileSync(caFile, simTls().ca)
   cloud = await mqtt.connectAsync(broker.url, { clientId: 'test-cloud' })
-  await cloud.subscribeAsync(['fogcloud/+/+/thing/up/ota', 'v1/+/+/+/ota/upgrade/result', 'v1/+/ota/upgrade/result'], { qos: 1 })
+  await cloud.subscribeAsync(['fogcloud/+/+/thing/up/ota', 'fogcloud/+/+/thing/down/ota', 'v1/+/+/+/ota/upgrade/result', 'v1/+/ota/upgrade/result'], { qos: 1 })
   cloud.on('message', (topic, payload) => seen.push({ topic, body: JSON.parse(payload.toString()) }))
 })
 
@@ -80,7 +80,10 @@ describe('FogCloud on mosquitto', () => {
     const b = await bench('1.0.0')
     try {
       const fw = makeFirmwareImage({ version: '1.0.1', size: 30_000, seed: 4 })
-      const d = hashBuffer(fw)
+      // Digests of this image from other tools: `md5sum fw-1.0.1.bin` and
+      // python3 -c "d=open('fw-1.0.1.bin','rb').read();print((sum(d)&0xffffffff).to_bytes(4,'little').hex())"
+      const MD5 = '37bc2b3d362f15991463616207f435d4'
+      const SUM32 = '36343a00'
       const { url } = server.addPackage(`fog/${dn}/fw.bin`, fw, {})
       const agent = runCli(
         ['agent', '--platform', 'fogcloud', '--broker', broker.url, '--product-key', pk, '--device-name', dn, '--device-secret', 's', '--module', 'mcu',
@@ -90,7 +93,7 @@ describe('FogCloud on mosquitto', () => {
       const up = `fogcloud/${pk}/${dn}/thing/up/ota`
       const hello = await waitFor(() => seen.find((m) => m.topic === up && m.body['method'] === 'version.post'))
       expect(hello.body['params']).toEqual({ version: '1.0.0', module: 'mcu' })
-      const post = { id: 123, version: '1.0', method: 'firmware.post', params: { size: fw.length, sign: d.md5!.toUpperCase(), version: '1.0.1', url, sign_method: 'MD5', checksum: d.sum32!.toUpperCase(), module: 'mcu', description: 'string', task_id: '123' } }
+      const post = { id: 123, version: '1.0', method: 'firmware.post', params: { size: fw.length, sign: MD5.toUpperCase(), version: '1.0.1', url, sign_method: 'MD5', checksum: SUM32.toUpperCase(), module: 'mcu', description: 'string', task_id: '123' } }
       await cloud.publishAsync(`fogcloud/${pk}/${dn}/thing/down/ota`, JSON.stringify(post), { qos: 1 })
       const r = await agent
       expect(r.code, explain(r)).toBe(0)
@@ -134,6 +137,37 @@ describe('FogCloud on mosquitto', () => {
   }, 90_000)
 })
 
+describe('FogCloud refusals on mosquitto', () => {
+  it('a malformed sign (the doc example "f8d8…****"): step -1 at once, nothing downloaded or flashed, exit 4 even with --allow-unverified', async () => {
+    const pk = 'pk01'
+    const dn = `sig${process.pid}`
+    const b = await bench('1.0.0')
+    try {
+      const fw = makeFirmwareImage({ version: '1.0.3', size: 8_000, seed: 11 })
+      const { url } = server.addPackage(`fog/${dn}/fw.bin`, fw, {})
+      const agent = runCli(
+        ['agent', '--platform', 'fogcloud', '--broker', broker.url, '--product-key', pk, '--device-name', dn, '--device-secret', 's', '--allow-unverified',
+          '--port', b.pair.a, '--protocol', 'ymodem', '--current-version', '1.0.0', '--ca', caFile, '--data-dir', join(work.dir, 'fog3'), '--once'],
+        { timeoutMs: 60_000 }
+      )
+      const up = `fogcloud/${pk}/${dn}/thing/up/ota`
+      await waitFor(() => seen.find((m) => m.topic === up && m.body['method'] === 'version.post'))
+      const post = { id: 8, version: '1.0', method: 'firmware.post', params: { size: fw.length, sign: 'f8d85b250d4d787a9f483d89a974****', version: '1.0.3', url, sign_method: 'MD5', module: 'default', task_id: '88' } }
+      await cloud.publishAsync(`fogcloud/${pk}/${dn}/thing/down/ota`, JSON.stringify(post), { qos: 1 })
+      const r = await agent
+      expect(r.code, explain(r)).toBe(4)
+      const mine = seen.filter((m) => m.topic === up && m.body['method'] !== 'version.post' && m.body['method'] !== 'firmware.get')
+      expect(mine.map((m) => [m.body['method'], m.body['params']])).toEqual([
+        ['upgrade.post', { step: -1, desc: expect.stringContaining('is not a MD5 digest'), module: 'default', task_id: '88' }]
+      ])
+      expect(server.requests.filter((q) => q.path.includes(`fog/${dn}/`))).toHaveLength(0)
+      expect(b.device.received).toHaveLength(0)
+    } finally {
+      await b.close()
+    }
+  }, 90_000)
+})
+
 describe('Wudun on mosquitto', () => {
   it('the published command (trailing comma) → phase 1 status 2 → flash → phase 2 status 4', async () => {
     const uid = `ems${process.pid}`
@@ -147,12 +181,16 @@ describe('Wudun on mosquitto', () => {
           '--port', b.pair.a, '--protocol', 'ymodem', '--current-version', '0.9.0', '--probe', 'version[: ]+(\\S+)', '--ca', caFile, '--data-dir', join(work.dir, 'wd'), '--once', '--json'],
         {
           timeoutMs: 60_000,
-          onStdout: (chunk) => {
-            if (chunk.includes('connected to')) {
-              const cmd = `{\n"trace_id": "577f5df0-65d6-432d-8aac-06hjkgfg2",\n"mid": "ee2e8f09-b280-4e4d-bcb9-1529b703cfed",\n"type": "ota_upgrade",\n"device_uid": "${uid}",\n"timestamp": 1697789021000,\n"data":{\n"source": "ems_II",\n"download_url": "${url}",\n"md5_code": "${md5}",\n}\n}`
-              void cloud.publishAsync(`v1/wudun/PK1/${uid}/ota/upgrade/command`, cmd, { qos: 1 })
-            }
-          }
+          // whole NDJSON lines only, and the command goes out once even if the event were seen twice
+          onStdout: ndjsonReader(
+            once(
+              (e) => e.type === 'log' && String(e['message']).startsWith('connected to '),
+              () => {
+                const cmd = `{\n"trace_id": "577f5df0-65d6-432d-8aac-06hjkgfg2",\n"mid": "ee2e8f09-b280-4e4d-bcb9-1529b703cfed",\n"type": "ota_upgrade",\n"device_uid": "${uid}",\n"timestamp": 1697789021000,\n"data":{\n"source": "ems_II",\n"download_url": "${url}",\n"md5_code": "${md5}",\n}\n}`
+                void cloud.publishAsync(`v1/wudun/PK1/${uid}/ota/upgrade/command`, cmd, { qos: 1 })
+              }
+            )
+          )
         }
       )
       const r = await agent
@@ -188,6 +226,10 @@ describe('simulated FogCloud and Wudun clouds attached to mosquitto', () => {
       expect(closed.status, closed.detail).toBe('succeeded')
       expect(closed.steps.at(-1)).toBe(100)
       expect(b.device.image.equals(fw)).toBe(true)
+      // the simulated cloud computed the digests itself; these come from md5sum and python3
+      // (sum(data) & 0xffffffff, 4 bytes little-endian) over the same image
+      const pushed = seen.find((m) => m.topic === `fogcloud/pkS/${dn}/thing/down/ota` && m.body['method'] === 'firmware.post')!
+      expect(pushed.body['params']).toMatchObject({ size: 15_000, sign: '4368d691fccdf1aaa2f15c3cc21cb03b', sign_method: 'MD5', checksum: '1e021d00', task_id: t.id })
     } finally {
       await b.close()
       await fog.close()

@@ -4,7 +4,7 @@
  * socat pty pair opened with the real serialport binding.
  */
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { IotdaCloud, type CreateTaskOptions } from '../main/engine/sim/iotda-cloud'
@@ -17,6 +17,7 @@ import { buildMcubootImage } from '../main/engine/sim/imgtool-image'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { jsonEvents, runCli, type CliRun } from './harness/cli'
 import { startMosquitto, type Broker } from './harness/mosquitto'
+import { ndjsonReader, once } from './harness/ndjson'
 import { ptyPair, type PtyPair } from './harness/pty'
 import { tempDir } from './harness/tmp'
 
@@ -112,6 +113,35 @@ function task(deviceId: string, version: string, extra: Partial<CreateTaskOption
 
 function explain(r: CliRun): string {
   return `exit ${r.code}\nstdout:\n${r.stdout.slice(-4000)}\nstderr:\n${r.stderr.slice(-2000)}`
+}
+
+type AgentEvent = Record<string, unknown> & { type: string }
+
+/** An onStdout handler that feeds the agent's NDJSON events, whole lines only, to `onEvent`. */
+function events(onEvent: (e: AgentEvent, child: ReturnType<typeof spawn>) => void): (chunk: string, child: ReturnType<typeof spawn>) => void {
+  let read: ((chunk: string) => void) | null = null
+  return (chunk, child) => {
+    read ??= ndjsonReader((e) => onEvent(e, child))
+    read(chunk)
+  }
+}
+
+const isConnected = (e: AgentEvent) => e.type === 'log' && String(e['message']).startsWith('connected to ')
+
+/** Where the station keeps reports until the broker acknowledges them (store/outbox.ts). */
+function outboxFiles(dataDir: string, deviceId: string): string[] {
+  const dir = join(dataDir, 'stations', `iotda-${deviceId}`, 'outbox')
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => join(dir, n)) : []
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = probe()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
 }
 
 describe('flashline agent on IoTDA (mosquitto + pty + HTTPS)', () => {
@@ -233,46 +263,137 @@ describe('flashline agent on IoTDA (mosquitto + pty + HTTPS)', () => {
   it('malformed downlinks are logged and ignored; the next order still succeeds', async () => {
     const { deviceId, dataDir } = newDevice()
     const b = await bench()
-    let sentJunk = false
     const { task: t } = task(deviceId, '2.6.0')
     const r = await runCli(agentArgs(deviceId, dataDir, b), {
       timeoutMs: 60_000,
-      onStdout: (chunk) => {
-        if (!sentJunk && chunk.includes('connected to')) {
-          sentJunk = true
+      onStdout: events(
+        once(isConnected, () => {
           void cloud.publishRaw(deviceId, '{"services":[{"service_id":"$ota","event_type":"firmware_upgrade","paras":')
           void cloud.publishRaw(deviceId, Buffer.from([0xff, 0x00, 0x7b]))
-        }
-      }
+        })
+      )
     })
     expect(r.code, explain(r)).toBe(0)
     const ignored = jsonEvents(r.stdout).filter((e) => e.type === 'downlink-ignored')
-    expect(ignored.length).toBeGreaterThanOrEqual(2)
+    expect(ignored.map((e) => String(e['reason']).slice(0, 9))).toEqual(['not JSON ', 'not JSON '])
     expect((await cloud.waitForTask(t.id, 10_000)).status).toBe('succeeded')
   }, 90_000)
 
-  it('broker restart mid-job: reports stay queued on disk and the task still closes', async () => {
+  it('B6: a 36 KB firmware_upgrade with task_ext_info 6000 levels deep is refused (result_code 255); the agent lives on and the next task succeeds', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const deep = `{"object_device_id":"${deviceId}","services":[{"service_id":"$ota","event_type":"firmware_upgrade","event_time":"20151212T121212Z","paras":{"version":"9.9.9","url":"https://127.0.0.1:1/never.bin","file_size":1,"sign":"${'ab'.repeat(32)}","task_id":"deep-task-1","task_ext_info":${'{"x":'.repeat(6000)}0${'}'.repeat(6000)}}}]}`
+    expect(deep.length).toBeGreaterThan(36_000)
+    let child: ReturnType<typeof spawn> | null = null
+    let connected: () => void = () => undefined
+    const up = new Promise<void>((resolve) => (connected = resolve))
+    const args = agentArgs(deviceId, dataDir, b).filter((a) => a !== '--once')
+    const run = runCli(args, {
+      timeoutMs: 90_000,
+      onStdout: events((e, c) => {
+        if (child || !isConnected(e)) return
+        child = c
+        connected()
+      })
+    })
+    await up
+    await cloud.publishRaw(deviceId, deep)
+    const answer = await until(
+      'the refusal report',
+      () => cloud.uplinks.map((u) => JSON.parse(u.payload)).find((m) => m.object_device_id === deviceId && m.services?.[0]?.event_type === 'upgrade_progress_report'),
+      20_000
+    )
+    expect(answer.services[0].paras).toMatchObject({ result_code: 255, version: '1.0.0', description: expect.stringContaining('task_ext_info is nested more than 32 levels deep') })
+    const { pkg, task: t } = task(deviceId, '2.6.5')
+    const closed = await cloud.waitForTask(t.id, 60_000)
+    expect(closed.status, closed.detail).toBe('succeeded')
+    expect(b.device.image.equals(pkg)).toBe(true)
+    child!.kill('SIGINT')
+    const r = await run
+    expect(r.code, explain(r)).toBe(130)
+    const refused = jsonEvents(r.stdout).find((e) => e.type === 'job-closed' && (e['outcome'] as { reason?: string } | undefined)?.reason === 'internal')
+    expect(refused?.['outcome']).toMatchObject({ result: 'failed', message: expect.stringContaining('nested more than 32 levels deep') })
+    expect(server.requests.filter((q) => q.path.includes('never.bin'))).toHaveLength(0)
+  }, 120_000)
+
+  it('a malformed sign: refused before any download (result_code 7, exit 4), nothing flashed', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { task: t } = task(deviceId, '2.2.1', { sign: 'this-is-not-a-sha256' })
+    const r = await runCli(agentArgs(deviceId, dataDir, b, ['--allow-unverified']), { timeoutMs: 60_000 })
+    expect(r.code, explain(r)).toBe(4)
+    const closed = await cloud.waitForTask(t.id, 10_000)
+    expect(closed.status).toBe('failed')
+    expect(closed.resultCode).toBe(7)
+    expect(closed.progress.at(-1)).toMatchObject({ version: '1.0.0', description: expect.stringContaining('paras.sign "this-is-not-a-sha256" is not a SHA-256 digest') })
+    expect(server.requests.filter((q) => q.path.includes(t.id))).toHaveLength(0)
+    expect(b.device.received).toHaveLength(0)
+  }, 90_000)
+
+  it('broker restart mid-job: reports stay queued on disk (outbox files) while the broker is down, and are gone once delivered', async () => {
     const { deviceId, dataDir } = newDevice()
     const b = await bench()
     const { pkg, task: t } = task(deviceId, '2.7.0')
-    let restarted: Promise<void> | null = null
+    let outage: Promise<string[]> | null = null
     const r = await runCli(agentArgs(deviceId, dataDir, b), {
       timeoutMs: 90_000,
-      onStdout: (chunk) => {
-        if (!restarted && chunk.includes('"flash-progress"')) {
-          restarted = (async () => {
-            await broker.stop()
-            await new Promise((res) => setTimeout(res, 1500))
-            await broker.start()
-          })()
-        }
-      }
+      onStdout: events(
+        once(
+          (e) => e.type === 'flash-progress',
+          () => {
+            outage = (async () => {
+              await broker.stop()
+              try {
+                // the bench keeps going: its next reports must land on disk, not only in mqtt.js's memory
+                const files = await until('a report file in the outbox while the broker is down', () => outboxFiles(dataDir, deviceId).length > 0 && outboxFiles(dataDir, deviceId), 60_000)
+                return files.map((f) => readFileSync(f, 'utf8'))
+              } finally {
+                await broker.start()
+              }
+            })()
+          }
+        )
+      )
     })
-    await restarted
-    expect(restarted).not.toBeNull()
+    expect(outage).not.toBeNull()
+    const queued = await outage!
+    expect(queued.length).toBeGreaterThan(0)
+    expect(queued.every((q) => JSON.parse(q).message.topic === `$oc/devices/${deviceId}/sys/events/up`)).toBe(true)
     expect(r.code, explain(r)).toBe(0)
+    expect(outboxFiles(dataDir, deviceId)).toEqual([])
     expect(b.device.image.equals(pkg)).toBe(true)
     expect((await cloud.waitForTask(t.id, 20_000)).status).toBe('succeeded')
+  }, 120_000)
+
+  it('a final report the broker never acknowledges: exit 6 after --report-timeout, the report stays on disk', async () => {
+    const { deviceId, dataDir } = newDevice()
+    const b = await bench()
+    const { pkg, task: t } = task(deviceId, '2.7.5')
+    let paused = false
+    try {
+      const r = await runCli([...agentArgs(deviceId, dataDir, b), '--report-timeout', '3'], {
+        timeoutMs: 90_000,
+        onStdout: events(
+          once(
+            (e) => e.type === 'flash-progress',
+            () => {
+              // frozen, not gone: the connection stays up but no PUBACK ever comes
+              broker.pause()
+              paused = true
+            }
+          )
+        )
+      })
+      expect(paused).toBe(true)
+      expect(r.code, explain(r)).toBe(6)
+      expect(r.stderr).toContain('the final report was not acknowledged by the broker in time; it stays queued and is sent on the next start')
+      expect(b.device.image.equals(pkg)).toBe(true)
+      const kept = outboxFiles(dataDir, deviceId).map((f) => JSON.parse(readFileSync(f, 'utf8')))
+      expect(kept.some((e) => e.final === true && JSON.parse(e.message.payload).services[0].paras.progress === 100)).toBe(true)
+    } finally {
+      broker.resume()
+    }
+    expect(cloud.tasks.get(t.id)!.status).toBe('upgrading')
   }, 120_000)
 
   it('process killed mid-flash and restarted: the job resumes from its journal and the task closes truthfully', async () => {
@@ -281,10 +402,9 @@ describe('flashline agent on IoTDA (mosquitto + pty + HTTPS)', () => {
     const { pkg, task: t } = task(deviceId, '2.8.0')
     const first = await new Promise<number | null>((resolve) => {
       const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'flashline.js'), ...agentArgs(deviceId, dataDir, b)], { stdio: ['ignore', 'pipe', 'pipe'] })
-      child.stdout.on('data', (d: Buffer) => {
-        if (d.toString().includes('"flash-progress"')) child.kill('SIGKILL')
-      })
-      child.on('exit', (code) => resolve(code))
+      const read = ndjsonReader(once((e) => e.type === 'flash-progress', () => child.kill('SIGKILL')))
+      child.stdout.on('data', (d: Buffer) => read(d.toString()))
+      child.on('close', (code) => resolve(code))
     })
     expect(first).toBeNull() // killed
     expect(cloud.tasks.get(t.id)!.status).toBe('upgrading')

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { rootCertificates } from 'node:tls'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { FlashlineError } from '../errors'
+import { redactUrl } from '../util/redact'
 import type { OutboundMessage } from '../model'
 import type { MqttLogin } from '../platforms/adapter'
 
@@ -22,13 +23,14 @@ export function validateBrokerUrl(url: string): URL {
   try {
     parsed = new URL(url)
   } catch {
-    throw new FlashlineError('usage', 'bad-broker-url', `--broker "${url}" is not a URL; expected mqtt://host:port or mqtts://host:port`)
+    throw new FlashlineError('usage', 'bad-broker-url', `--broker "${redactUrl(url)}" is not a URL; expected mqtt://host:port or mqtts://host:port`)
   }
   if (parsed.protocol !== 'mqtt:' && parsed.protocol !== 'mqtts:') {
     throw new FlashlineError('usage', 'bad-broker-url', `--broker must start with mqtt:// or mqtts://, got "${parsed.protocol}//"`)
   }
   return parsed
 }
+
 
 const CONNACK_REASONS: Record<number, string> = {
   1: 'unacceptable protocol version',
@@ -47,19 +49,52 @@ const CONNACK_REASONS: Record<number, string> = {
  */
 export class MqttLink extends EventEmitter {
   private client: MqttClient | null = null
+  /** The broker URL without user info, as given to mqtt.js and shown in messages. */
+  private readonly url: string
+  /** `user:password@` from the broker URL: used only when the platform login names no user. */
+  private readonly urlUser?: string
+  private readonly urlPassword?: string
+  private readonly secrets: string[] = []
 
   constructor(private readonly options: MqttLinkOptions) {
     super()
-    validateBrokerUrl(options.brokerUrl)
+    const parsed = validateBrokerUrl(options.brokerUrl)
+    if (parsed.username) this.urlUser = safeDecode(parsed.username)
+    if (parsed.password) {
+      this.urlPassword = safeDecode(parsed.password)
+      this.secrets.push(parsed.password, this.urlPassword)
+    }
+    parsed.username = ''
+    parsed.password = ''
+    this.url = parsed.toString()
+  }
+
+  /** The broker URL for log lines: never carries a password. */
+  get displayUrl(): string {
+    return redactUrl(this.options.brokerUrl)
   }
 
   get connected(): boolean {
     return this.client?.connected ?? false
   }
 
+  /** Text from elsewhere (mqtt.js errors) with any URL password masked before it is logged. */
+  private scrub(text: string): string {
+    let out = text.split(this.options.brokerUrl).join(this.displayUrl)
+    for (const s of this.secrets) if (s.length >= 3) out = out.split(s).join('***')
+    return out
+  }
+
+  /** The platform login (fresh: some passwords carry a timestamp), completed from the URL's user info. */
+  private credentials(): MqttLogin {
+    const login = this.options.login(new Date())
+    if (login.username === undefined && login.password === undefined && this.urlUser !== undefined) return { ...login, username: this.urlUser, password: this.urlPassword }
+    return login
+  }
+
   /** Connects; rejects with a platform error if the broker cannot be reached or refuses the login. */
   async start(): Promise<void> {
-    const login = this.options.login(new Date())
+    const login = this.credentials()
     const opts: IClientOptions = {
       clientId: login.clientId,
       username: login.username,
@@ -78,22 +113,26 @@ export class MqttLink extends EventEmitter {
     // required on first connect: loading mqtt.js takes ~40 ms, which `flashline flash` (no platform) need not pay
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { connect } = require('mqtt') as typeof import('mqtt')
-    const client = connect(this.options.brokerUrl, opts)
+    const client = connect(this.url, opts)
     this.client = client
+    let everConnected = false
 
+    // mqtt.js emits 'reconnect' right before it sends the next CONNECT from client.options.
     client.on('reconnect', () => {
-      const fresh = this.options.login(new Date())
+      const fresh = this.credentials()
       client.options.clientId = fresh.clientId
       client.options.username = fresh.username
       client.options.password = fresh.password as IClientOptions['password']
     })
     client.on('connect', () => {
+      everConnected = true
       client.subscribe(this.options.subscriptions, { qos: 1 }, (err) => {
-        if (err) this.emit('log', `subscribe failed: ${err.message}`)
+        if (err) this.emit('log', `subscribe failed: ${this.scrub(err.message)}`)
         this.emit('connect')
       })
     })
-    client.on('offline', () => this.emit('offline'))
+    // before the first connection, failures are start()'s to report
+    client.on('offline', () => everConnected && this.emit('offline'))
     client.on('message', (topic, payload) => this.emit('message', topic, payload))
 
     await new Promise<void>((resolve, reject) => {
@@ -102,7 +141,7 @@ export class MqttLink extends EventEmitter {
       const timer = setTimeout(() => {
         cleanup()
         client.end(true)
-        reject(new FlashlineError('platform', 'broker-unreachable', `cannot connect to ${this.options.brokerUrl} within ${Math.round(timeoutMs / 1000)} s${lastError ? `: ${lastError}` : ''} — check the address, port, network and TLS settings`))
+        reject(new FlashlineError('platform', 'broker-unreachable', `cannot connect to ${this.displayUrl} within ${Math.round(timeoutMs / 1000)} s${lastError ? `: ${lastError}` : ''} — check the address, port, network and TLS settings`))
       }, timeoutMs)
       const onConnect = () => {
         cleanup()
@@ -112,14 +151,17 @@ export class MqttLink extends EventEmitter {
         if (typeof err.code === 'number' && CONNACK_REASONS[err.code]) {
           cleanup()
           client.end(true)
-          reject(new FlashlineError('platform', 'login-refused', `the broker refused the login: ${CONNACK_REASONS[err.code]} — check the device id and secret (or certificate)`))
+          const who = opts.username !== undefined ? ` of user "${opts.username}"` : ''
+          reject(
+            new FlashlineError('platform', 'login-refused', `${this.displayUrl} refused the login${who}: ${CONNACK_REASONS[err.code]} (CONNACK ${err.code}) — check the device id and secret (or certificate)`)
+          )
           return
         }
-        lastError = err.message
+        lastError = this.scrub(err.message)
         if (/certificate|self[- ]signed|CERT_|SSL|TLS/i.test(err.message)) {
           cleanup()
           client.end(true)
-          reject(new FlashlineError('platform', 'tls-failed', `TLS to ${this.options.brokerUrl} failed: ${err.message} — pass the broker's CA with --ca`))
+          reject(new FlashlineError('platform', 'tls-failed', `TLS to ${this.displayUrl} failed: ${lastError} — pass the broker's CA with --ca`))
         }
       }
       const cleanup = () => {
@@ -130,7 +172,7 @@ export class MqttLink extends EventEmitter {
       this.once('connect', onConnect)
       client.on('error', onError)
     })
-    client.on('error', (err) => this.emit('log', `mqtt: ${err.message}`))
+    client.on('error', (err) => this.emit('log', `mqtt: ${this.scrub(err.message)}`))
   }
 
   /** Publishes with QoS 1 (mqtt.js queues while offline) and resolves on the broker's PUBACK. */
@@ -139,7 +181,7 @@ export class MqttLink extends EventEmitter {
     if (!client) return Promise.reject(new FlashlineError('platform', 'not-connected', 'the MQTT link is not started'))
     return new Promise((resolve, reject) => {
       client.publish(message.topic, message.payload, { qos: message.qos }, (err) => {
-        if (err) reject(new FlashlineError('platform', 'publish-failed', `publishing to ${message.topic} failed: ${err.message}`))
+        if (err) reject(new FlashlineError('platform', 'publish-failed', `publishing to ${message.topic} failed: ${this.scrub(err.message)}`))
         else resolve()
       })
     })
@@ -152,5 +194,13 @@ export class MqttLink extends EventEmitter {
     // A polite DISCONNECT, but never wait on a broker that is gone.
     await Promise.race([client.endAsync(false).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))])
     if (!client.disconnected) client.end(true)
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
   }
 }

@@ -1,10 +1,11 @@
 import { createHash, createHmac } from 'node:crypto'
-import type { JobReport, OutboundMessage, UpgradeOrder } from '../model'
+import type { FailureReason, JobReport, OutboundMessage, UpgradeOrder } from '../model'
 import type { AdapterContext, DownlinkAction, MqttLogin, PlatformAdapter } from './adapter'
-import { decodeJsonObject, isRecord, num } from './codec-util'
+import { decodeJsonObject, describeValue, fileNameFromUrl, isPresent, isRecord, LIMITS, optionalSize, packageUrlProblem, requiredString } from './codec-util'
 
 /**
- * MXCHIP FogCloud, device side (seed 001, platform-protocols.md §B): Alibaba-style methods on
+ * MXCHIP FogCloud, device side (FogCloud v4.20 device docs, "OTA" topic page pmo7fr4r8ho3xizo and
+ * "device authentication" gxiex4if2sghn767 on docs.fogcloud.io): Alibaba-style methods on
  * `fogcloud/{pk}/{dn}/thing/{up|down}/ota`. Devices are named `{productKey}/{deviceName}` inside the
  * engine, gateway children included, so one station can serve several products.
  */
@@ -29,7 +30,7 @@ export function fogcloudDeviceId(productKey: string, deviceName: string): string
 
 
 
-/** FogCloud login (§B.2): username `dn&pk`, HMAC over `clientId…deviceName…productKey…` keyed by the secret. */
+/** FogCloud device authentication: username `dn&pk`, HMAC over `clientId…deviceName…productKey…` keyed by the secret. */
 export function fogcloudLogin(o: { productKey: string; deviceName: string; deviceSecret: string; signMethod?: 'hmacsha1' | 'hmacmd5' }): Required<Pick<MqttLogin, 'clientId' | 'username' | 'password'>> {
   const method = o.signMethod ?? 'hmacsha1'
   const inner = `${o.productKey}&${o.deviceName}`
@@ -55,31 +56,64 @@ export function createFogcloudAdapter(o: FogcloudAdapterOptions): PlatformAdapte
     return { product_key, device_name: rest.join('/') }
   }
 
+  /**
+   * firmware.post / sub.firmware.post params. Once the device is ours and the task can be named in
+   * the answer, every order we cannot carry out is answered with step -1 (refused), never left
+   * hanging; `sign` is the file's digest in `sign_method` (MD5 by default) and `checksum` the additive
+   * byte sum, 4 bytes little-endian in hex.
+   */
   function orderFrom(p: Record<string, unknown>, deviceId: string, method: string, ctx: AdapterContext): DownlinkAction {
-    if (ctx.currentVersion(deviceId) === undefined) return { type: 'ignored', reason: `${method} for ${deviceId}, which no bench slot serves` }
-    const version = p['version']
-    const url = p['url']
-    if (typeof version !== 'string' || !version) return { type: 'ignored', reason: `${method}: params.version is missing or not a string` }
-    if (typeof url !== 'string' || !url) return { type: 'ignored', reason: `${method}: params.url is missing or not a string` }
-    const sign = typeof p['sign'] === 'string' ? p['sign'].trim() : undefined
-    const signMethod = typeof p['sign_method'] === 'string' ? p['sign_method'].toLowerCase() : 'md5'
-    const checksum = typeof p['checksum'] === 'string' && /^[0-9a-fA-F]{8}$/.test(p['checksum']) ? p['checksum'].toLowerCase() : undefined
-    const taskId = typeof p['task_id'] === 'string' || typeof p['task_id'] === 'number' ? String(p['task_id']) : undefined
-    const mod = typeof p['module'] === 'string' && p['module'] ? p['module'] : module
-    const expect: UpgradeOrder['expect'] = { size: num(p['size']), sum32: checksum }
-    if (sign && signMethod === 'md5' && /^[0-9a-fA-F]{32}$/.test(sign)) expect.md5 = sign.toLowerCase()
-    else if (sign && signMethod.replace('-', '') === 'sha256' && /^[0-9a-fA-F]{64}$/.test(sign)) expect.sha256 = sign.toLowerCase()
-    else if (sign) return { type: 'ignored', reason: `${method}: sign "${sign}" is not a ${signMethod.toUpperCase()} digest; refusing an order that cannot be verified` }
+    if (deviceId.length > 2 * LIMITS.idChars + 1) return { type: 'ignored', reason: `${method}: the identity is ${deviceId.length} characters long; no bench slot serves it` }
+    if (ctx.currentVersion(deviceId) === undefined) return { type: 'ignored', reason: `${method} for ${describeValue(deviceId, 80)}, which no bench slot serves` }
+    const rawTask = p['task_id']
+    const taskId = (typeof rawTask === 'string' && rawTask) || typeof rawTask === 'number' ? String(rawTask) : undefined
+    // task_id and module are echoed in every report: without a usable one the answer would name no task.
+    if (isPresent(rawTask) && taskId === undefined) return { type: 'ignored', reason: `${method}: task_id ${describeValue(rawTask)} is not a string or number, so no report could name the task` }
+    if (taskId !== undefined && taskId.length > LIMITS.idChars) return { type: 'ignored', reason: `${method}: task_id is ${taskId.length} characters long (at most ${LIMITS.idChars}); not echoed, so the order cannot be answered` }
+    const rawModule = p['module']
+    if (typeof rawModule === 'string' && rawModule.length > LIMITS.idChars) return { type: 'ignored', reason: `${method}: module is ${rawModule.length} characters long (at most ${LIMITS.idChars}); not echoed, so the order cannot be answered` }
+    const mod = typeof rawModule === 'string' && rawModule ? rawModule : module
+
+    const text = (v: unknown) => (typeof v === 'string' ? v : '')
+    const orderId = taskId ?? createHash('sha256').update(`${deviceId}\n${text(p['version'])}\n${text(p['url'])}`).digest('hex').slice(0, 16)
+    const version = requiredString('params.version', p['version'], LIMITS.versionChars)
+    const url = packageUrlProblem('params.url', p['url'])
+    const base = { platform: 'fogcloud' as const, orderId, deviceId, kind: 'firmware' as const, receivedAt: ctx.now().getTime() }
+    const refuse = (reason: FailureReason, problem: string): DownlinkAction => ({
+      type: 'refuse',
+      reason,
+      message: `${method}: ${problem}; the order was not carried out`,
+      order: { ...base, targetVersion: 'value' in version ? version.value : undefined, source: { url: 'url' in url ? url.url : '' }, expect: {}, wire: { method, task_id: taskId, module: mod, refused: true } }
+    })
+    if ('problem' in version) return refuse('internal', version.problem)
+    if ('problem' in url) return refuse('download-refused', url.problem)
+    const size = optionalSize('params.size', p['size'])
+    if ('problem' in size) return refuse('verification-failed', `${size.problem}, so the package cannot be verified`)
+
+    // A digest we cannot read must never turn into "no check".
+    const expect: UpgradeOrder['expect'] = { size: size.size }
+    const rawSign = p['sign']
+    if (isPresent(rawSign)) {
+      const rawMethod = p['sign_method']
+      if (isPresent(rawMethod) && typeof rawMethod !== 'string') return refuse('verification-failed', `sign_method ${describeValue(rawMethod)} is not a string, so the package cannot be verified`)
+      const signMethod = typeof rawMethod === 'string' && rawMethod ? rawMethod.toLowerCase().replace('-', '') : 'md5'
+      const sign = typeof rawSign === 'string' ? rawSign.trim() : undefined
+      if (signMethod === 'md5' && sign && /^[0-9a-fA-F]{32}$/.test(sign)) expect.md5 = sign.toLowerCase()
+      else if (signMethod === 'sha256' && sign && /^[0-9a-fA-F]{64}$/.test(sign)) expect.sha256 = sign.toLowerCase()
+      else if (signMethod !== 'md5' && signMethod !== 'sha256') return refuse('verification-failed', `sign_method ${describeValue(rawMethod)} is not MD5 or SHA256, so the package cannot be verified`)
+      else return refuse('verification-failed', `sign ${describeValue(rawSign, 80)} is not a ${signMethod === 'md5' ? 'MD5 digest (32' : 'SHA-256 digest (64'} hex digits), so the package cannot be verified`)
+    }
+    const rawChecksum = p['checksum']
+    if (isPresent(rawChecksum)) {
+      if (typeof rawChecksum !== 'string' || !/^[0-9a-fA-F]{8}$/.test(rawChecksum)) return refuse('verification-failed', `checksum ${describeValue(rawChecksum)} is not 4 bytes in hex, so the package cannot be verified`)
+      expect.sum32 = rawChecksum.toLowerCase()
+    }
     const order: UpgradeOrder = {
-      platform: 'fogcloud',
-      orderId: taskId ?? createHash('sha256').update(`${deviceId}\n${version}\n${url}`).digest('hex').slice(0, 16),
-      deviceId,
-      kind: 'firmware',
-      targetVersion: version,
-      source: { url, fileName: decodeURIComponent(url.split('?')[0]!.split('/').pop() || '') || undefined },
+      ...base,
+      targetVersion: version.value,
+      source: { url: url.url, fileName: fileNameFromUrl(url.url) },
       expect,
-      wire: { method, task_id: taskId, module: mod },
-      receivedAt: ctx.now().getTime()
+      wire: { method, task_id: taskId, module: mod }
     }
     return { type: 'order', order }
   }
@@ -94,14 +128,16 @@ export function createFogcloudAdapter(o: FogcloudAdapterOptions): PlatformAdapte
     }
     if (method === 'sub.firmware.post') {
       if (!Array.isArray(params) || params.length === 0) return [{ type: 'ignored', reason: 'sub.firmware.post: params is not a non-empty array' }]
-      return params.map((p): DownlinkAction => {
+      const actions = params.slice(0, LIMITS.batchEntries).map((p): DownlinkAction => {
         if (!isRecord(p) || !isRecord(p['identity'])) return { type: 'ignored', reason: 'sub.firmware.post: an entry has no identity' }
         const id = p['identity']
         if (typeof id['product_key'] !== 'string' || typeof id['device_name'] !== 'string') return { type: 'ignored', reason: 'sub.firmware.post: identity needs product_key and device_name' }
         return orderFrom(p, fogcloudDeviceId(id['product_key'], id['device_name']), method, ctx)
       })
+      if (params.length > LIMITS.batchEntries) actions.push({ type: 'ignored', reason: `sub.firmware.post: params has ${params.length} entries; those after the first ${LIMITS.batchEntries} are not read` })
+      return actions
     }
-    return [{ type: 'ignored', reason: `method "${method}" needs no action` }]
+    return [{ type: 'ignored', reason: `method ${describeValue(method)} needs no action` }]
   }
 
   return {
@@ -150,8 +186,9 @@ export function createFogcloudAdapter(o: FogcloudAdapterOptions): PlatformAdapte
         out.push(message('upgrade.post', upgrade, now))
         // The cloud closes the task from the version reported after the upgrade.
         if (report.type === 'succeeded') out.push(message('version.post', { version: report.version, module: mod }, now))
-        // An expired URL: ask for a fresh firmware.post.
-        if (report.type === 'failed' && report.reason === 'download-refused') out.push(message('firmware.get', { module: mod }, now))
+        // An expired URL: ask for a fresh firmware.post (not after refusing the order itself, which the
+        // cloud would only push again).
+        if (report.type === 'failed' && report.reason === 'download-refused' && w['refused'] !== true) out.push(message('firmware.get', { module: mod }, now))
       }
       return out
     }

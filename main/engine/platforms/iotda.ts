@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FailureReason, JobReport, OutboundMessage, UpgradeOrder } from '../model'
 import type { AdapterContext, DownlinkAction, MqttLogin, PlatformAdapter } from './adapter'
-import { decodeJsonObject, isRecord, num } from './codec-util'
+import { decodeJsonObject, describeValue, fileNameFromUrl, isPresent, isRecord, LIMITS, num, optionalSize, packageUrlProblem, plainFileName, requiredString, wireValueProblem } from './codec-util'
 import { iotdaClientId, iotdaEventTime, iotdaPassword, iotdaTimestamp } from './iotda-auth'
 
 export interface IotdaAdapterOptions {
@@ -26,12 +26,12 @@ export const IOTDA_RESULT_CODES: Record<FailureReason, number> = {
   internal: 255
 }
 
-const UPGRADE_EVENTS: Record<string, { kind: 'firmware' | 'software'; v2: boolean }> = {
-  firmware_upgrade: { kind: 'firmware', v2: false },
-  software_upgrade: { kind: 'software', v2: false },
-  firmware_upgrade_v2: { kind: 'firmware', v2: true },
-  software_upgrade_v2: { kind: 'software', v2: true }
-}
+const UPGRADE_EVENTS = new Map<string, { kind: 'firmware' | 'software'; v2: boolean }>([
+  ['firmware_upgrade', { kind: 'firmware', v2: false }],
+  ['software_upgrade', { kind: 'software', v2: false }],
+  ['firmware_upgrade_v2', { kind: 'firmware', v2: true }],
+  ['software_upgrade_v2', { kind: 'software', v2: true }]
+])
 
 const PHASE_TEXT: Record<string, string> = {
   downloading: 'downloading the package',
@@ -42,7 +42,11 @@ const PHASE_TEXT: Record<string, string> = {
 
 
 
-/** Huawei Cloud IoTDA, device side (seeds 000/003, platform-protocols.md §A). */
+/**
+ * Huawei Cloud IoTDA, device side: the "Software and Firmware Upgrade" topics of the MQTT device API
+ * (version_query iot_06_v5_3028, version_report iot_06_v5_3029, firmware_upgrade / software_upgrade
+ * iot_06_v5_3030, upgrade_progress_report iot_06_v5_3031).
+ */
 export function createIotdaAdapter(o: IotdaAdapterOptions): PlatformAdapter {
   const up = `$oc/devices/${o.deviceId}/sys/events/up`
   const down = `$oc/devices/${o.deviceId}/sys/events/down`
@@ -55,39 +59,97 @@ export function createIotdaAdapter(o: IotdaAdapterOptions): PlatformAdapter {
 
   function decodeService(service: unknown, objectDeviceId: string | undefined, ctx: AdapterContext): DownlinkAction {
     if (!isRecord(service)) return { type: 'ignored', reason: 'a services[] entry is not an object' }
-    if (service['service_id'] !== '$ota') return { type: 'ignored', reason: `service_id "${String(service['service_id'])}" is not $ota` }
+    if (service['service_id'] !== '$ota') return { type: 'ignored', reason: `service_id ${describeValue(service['service_id'])} is not $ota` }
     const eventType = service['event_type']
     if (typeof eventType !== 'string') return { type: 'ignored', reason: 'event_type is missing' }
-    const paras = isRecord(service['paras']) ? service['paras'] : {}
     const target = objectDeviceId || o.deviceId
+    if (target.length > LIMITS.idChars) return { type: 'ignored', reason: `object_device_id is ${target.length} characters long (at most ${LIMITS.idChars}); no bench slot serves it` }
     const current = ctx.currentVersion(target)
-    if (current === undefined) return { type: 'ignored', reason: `${eventType} for device "${target}", which no bench slot serves` }
+    if (current === undefined) return { type: 'ignored', reason: `${describeValue(eventType)} for device ${describeValue(target)}, which no bench slot serves` }
 
     if (eventType === 'version_query') {
       return { type: 'reply', messages: [envelope(target, 'version_report', { fw_version: current, sw_version: current }, ctx.now())] }
     }
-    const ev = UPGRADE_EVENTS[eventType]
-    if (!ev) return { type: 'ignored', reason: `event_type "${eventType}" is not handled` }
-    const version = paras['version']
-    const url = paras['url']
-    if (typeof version !== 'string' || !version) return { type: 'ignored', reason: `${eventType}: paras.version is missing or not a string` }
-    if (typeof url !== 'string' || !url) return { type: 'ignored', reason: `${eventType}: paras.url is missing or not a string` }
+    const ev = UPGRADE_EVENTS.get(eventType)
+    if (!ev) return { type: 'ignored', reason: `event_type ${describeValue(eventType)} is not handled` }
+    return decodeUpgrade(eventType, ev, service['paras'], target, ctx)
+  }
+
+  /**
+   * firmware_upgrade / software_upgrade (and _v2) paras, per "OTA upgrade" (iot_06_v5_3030). The device
+   * is ours, so every order we cannot carry out is answered (refused with its result code) rather than
+   * left to time out on the platform.
+   */
+  function decodeUpgrade(eventType: string, ev: { kind: 'firmware' | 'software'; v2: boolean }, rawParas: unknown, target: string, ctx: AdapterContext): DownlinkAction {
     const receivedAt = ctx.now().getTime()
+    const paras = isRecord(rawParas) ? rawParas : {}
+    const rawTask = paras['task_id']
+    const taskId = (typeof rawTask === 'string' && rawTask) || typeof rawTask === 'number' ? String(rawTask) : undefined
+    const text = (v: unknown) => (typeof v === 'string' ? v : '')
+    const idParts = [target, eventType, text(paras['version']), text(paras['url'])]
+    if (isPresent(rawTask)) idParts.push(text(rawTask))
+    const safeTaskId = taskId !== undefined && taskId.length <= LIMITS.idChars ? taskId : undefined
+    const orderId = safeTaskId ?? createHash('sha256').update(idParts.join('\n')).digest('hex').slice(0, 16)
+
+    const version = requiredString('paras.version', paras['version'], LIMITS.versionChars)
+    const url = packageUrlProblem('paras.url', paras['url'])
+    const refuse = (reason: FailureReason, problem: string): DownlinkAction => ({
+      type: 'refuse',
+      reason,
+      message: `${eventType}: ${problem}; the order was not carried out`,
+      order: {
+        platform: 'iotda',
+        orderId,
+        deviceId: target,
+        kind: ev.kind,
+        targetVersion: 'value' in version ? version.value : undefined,
+        source: { url: 'url' in url ? url.url : '' },
+        expect: {},
+        wire: { event_type: eventType, task_id: safeTaskId },
+        receivedAt
+      }
+    })
+
+    if (!isRecord(rawParas)) return refuse('internal', 'paras is missing or not an object')
+    if (isPresent(rawTask) && taskId === undefined) return refuse('internal', `paras.task_id ${describeValue(rawTask)} is not a string`)
+    if (taskId !== undefined && safeTaskId === undefined) return refuse('internal', `paras.task_id is ${taskId.length} characters long (at most ${LIMITS.idChars})`)
+    if ('problem' in version) return refuse('internal', version.problem)
+    if ('problem' in url) return refuse('download-refused', url.problem)
+
+    // v2 packages are presigned OBS URLs: no token is ever sent, whatever the message carries.
+    const rawToken = ev.v2 ? undefined : paras['access_token']
+    if (isPresent(rawToken) && (typeof rawToken !== 'string' || rawToken.length > LIMITS.tokenChars)) {
+      return refuse('download-refused', `paras.access_token ${typeof rawToken === 'string' ? `is ${rawToken.length} characters long (at most ${LIMITS.tokenChars})` : `${describeValue(rawToken)} is not a string`}`)
+    }
+    const rawFileName = paras['file_name']
+    if (isPresent(rawFileName) && (typeof rawFileName !== 'string' || rawFileName.length > LIMITS.fileNameChars)) {
+      return refuse('internal', `paras.file_name ${typeof rawFileName === 'string' ? `is ${rawFileName.length} characters long (at most ${LIMITS.fileNameChars})` : `${describeValue(rawFileName)} is not a string`}`)
+    }
+    // sign is the package's SHA-256 (64 hex digits). One we cannot read must not become "no check".
+    const rawSign = paras['sign']
+    let sha256: string | undefined
+    if (isPresent(rawSign)) {
+      if (typeof rawSign !== 'string' || !/^[0-9a-fA-F]{64}$/.test(rawSign)) {
+        return refuse('verification-failed', `paras.sign ${describeValue(rawSign, 80)} is not a SHA-256 digest (64 hex digits), so the package cannot be verified`)
+      }
+      sha256 = rawSign.toLowerCase()
+    }
+    const size = optionalSize('paras.file_size', paras['file_size'])
+    if ('problem' in size) return refuse('verification-failed', `${size.problem}, so the package cannot be verified`)
+    const extProblem = wireValueProblem('paras.task_ext_info', paras['task_ext_info'])
+    if (extProblem) return refuse('internal', extProblem)
+
     const expires = num(paras['expires'])
-    const size = num(paras['file_size'])
-    const sign = typeof paras['sign'] === 'string' && /^[0-9a-fA-F]{64}$/.test(paras['sign']) ? paras['sign'].toLowerCase() : undefined
-    const token = !ev.v2 && typeof paras['access_token'] === 'string' && paras['access_token'] ? paras['access_token'] : undefined
-    const taskId = typeof paras['task_id'] === 'string' && paras['task_id'] ? paras['task_id'] : undefined
-    const fileName = typeof paras['file_name'] === 'string' && paras['file_name'] ? paras['file_name'] : decodeURIComponent(url.split('?')[0]!.split('/').pop() || '') || undefined
+    const fileName = (typeof rawFileName === 'string' && rawFileName ? plainFileName(rawFileName) : undefined) ?? fileNameFromUrl(url.url)
     const order: UpgradeOrder = {
       platform: 'iotda',
-      orderId: taskId ?? createHash('sha256').update(`${target}\n${eventType}\n${version}\n${url}`).digest('hex').slice(0, 16),
+      orderId,
       deviceId: target,
       kind: ev.kind,
-      targetVersion: version,
-      source: { url, bearerToken: token, expiresAt: expires !== undefined ? receivedAt + expires * 1000 : undefined, fileName },
-      expect: { size, sha256: sign },
-      wire: { event_type: eventType, task_id: taskId, task_ext_info: paras['task_ext_info'] },
+      targetVersion: version.value,
+      source: { url: url.url, bearerToken: typeof rawToken === 'string' && rawToken ? rawToken : undefined, expiresAt: expires !== undefined ? receivedAt + expires * 1000 : undefined, fileName },
+      expect: { size: size.size, sha256 },
+      wire: { event_type: eventType, task_id: safeTaskId, task_ext_info: paras['task_ext_info'] },
       receivedAt
     }
     return { type: 'order', order }
@@ -108,7 +170,9 @@ export function createIotdaAdapter(o: IotdaAdapterOptions): PlatformAdapter {
         const services = msg['services']
         if (!Array.isArray(services) || services.length === 0) return [{ type: 'ignored', reason: 'services[] is missing or empty' }]
         const objectDeviceId = typeof msg['object_device_id'] === 'string' ? msg['object_device_id'] : undefined
-        return services.map((s) => decodeService(s, objectDeviceId, ctx))
+        const actions = services.slice(0, LIMITS.batchEntries).map((s) => decodeService(s, objectDeviceId, ctx))
+        if (services.length > LIMITS.batchEntries) actions.push({ type: 'ignored', reason: `services[] has ${services.length} entries; those after the first ${LIMITS.batchEntries} are not read` })
+        return actions
       })
     },
     encodeReport(report: JobReport, ctx: AdapterContext): OutboundMessage[] {

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto'
-import { UNKNOWN_VERSION, type JobReport, type OutboundMessage, type UpgradeOrder } from '../model'
+import { createHash, randomUUID } from 'node:crypto'
+import { UNKNOWN_VERSION, type FailureReason, type JobReport, type OutboundMessage, type UpgradeOrder } from '../model'
 import type { AdapterContext, DownlinkAction, MqttLogin, PlatformAdapter } from './adapter'
-import { decodeJsonObject, isRecord } from './codec-util'
+import { decodeJsonObject, describeValue, fileNameFromUrl, isPresent, isRecord, LIMITS, packageUrlProblem } from './codec-util'
 
 /**
- * Wudun EMS, device side (seed 002, platform-protocols.md §C). The broker is the customer's;
+ * Wudun EMS, device side (ems-doc "[未上线]OTA", api/mqtt/level-2-ems/ota.md, published at
+ * ems.einfra.cn/api/mqtt/level-2-ems/ota). The broker is the customer's;
  * topics are `{prefix}/{device}/ota/upgrade/command|result` where the prefix is `v1` (newest doc),
  * `v1/wudun/{PRODUCT_KEY}` or `v1/user/{TENANT}`. Results go out in two phases: after download and
  * MD5 check (2 prepared / 3 prepare failed / 1 forbidden), then after flashing (4 success …).
@@ -73,6 +74,63 @@ export function createWudunAdapter(o: WudunAdapterOptions): PlatformAdapter {
     return { topic: result, payload: JSON.stringify(body), qos: 1 }
   }
 
+  /**
+   * The `ota_upgrade` command. Once the device is ours, every order we cannot carry out is answered
+   * with phase-1 status 3 (prepare failed) instead of being left unanswered; `md5_code` is the only
+   * digest the command carries.
+   */
+  function decodeCommand(msg: Record<string, unknown>, ctx: AdapterContext): DownlinkAction[] {
+    if (msg['type'] !== 'ota_upgrade') return [{ type: 'ignored', reason: `type ${describeValue(msg['type'])} is not ota_upgrade` }]
+    if (msg['device_uid'] !== o.deviceUid) return [{ type: 'ignored', reason: `device_uid ${describeValue(msg['device_uid'], 80)} is not this device (${o.deviceUid})` }]
+    const rawSub = msg['sub_device_uid']
+    const deviceId = typeof rawSub === 'string' && rawSub ? rawSub : o.deviceUid
+    if (deviceId.length > LIMITS.idChars) return [{ type: 'ignored', reason: `sub_device_uid is ${deviceId.length} characters long (at most ${LIMITS.idChars}); no bench slot serves it` }]
+    if (ctx.currentVersion(deviceId) === undefined) return [{ type: 'ignored', reason: `command for ${describeValue(deviceId, 80)}, which no bench slot serves` }]
+    // trace_id and source are echoed in both results: ones we will not echo leave nothing to answer with.
+    const rawTrace = msg['trace_id']
+    if (typeof rawTrace === 'string' && rawTrace.length > LIMITS.idChars) return [{ type: 'ignored', reason: `trace_id is ${rawTrace.length} characters long (at most ${LIMITS.idChars}); not echoed, so the command cannot be answered` }]
+    const data = isRecord(msg['data']) ? msg['data'] : {}
+    const rawSource = data['source']
+    if (typeof rawSource === 'string' && rawSource.length > LIMITS.idChars) return [{ type: 'ignored', reason: `data.source is ${rawSource.length} characters long (at most ${LIMITS.idChars}); not echoed, so the command cannot be answered` }]
+    const source = typeof rawSource === 'string' ? rawSource : undefined
+    const rawMid = msg['mid']
+    const text = (v: unknown) => (typeof v === 'string' ? v : '')
+    const mid =
+      typeof rawMid === 'string' && rawMid && rawMid.length <= LIMITS.idChars
+        ? rawMid
+        : `${deviceId}-${createHash('sha256').update(`${text(rawMid)}\n${text(data['download_url'])}\n${text(data['md5_code'])}`).digest('hex').slice(0, 16)}`
+    const base = {
+      platform: 'wudun' as const,
+      orderId: mid,
+      deviceId,
+      kind: 'firmware' as const,
+      wire: { mid, trace_id: typeof rawTrace === 'string' ? rawTrace : undefined, source },
+      receivedAt: ctx.now().getTime()
+    }
+    if (o.source !== undefined && source !== o.source) {
+      // Not an update target this station may touch: answer "forbidden" without downloading.
+      const order: UpgradeOrder = { ...base, source: { url: '' }, expect: {} }
+      return [{ type: 'reply', messages: [publish(order, { version: ctx.currentVersion(deviceId), status: WUDUN_STATUS.forbidden }, ctx.now())] }]
+    }
+    const url = packageUrlProblem('data.download_url', data['download_url'])
+    const refuse = (reason: FailureReason, problem: string): DownlinkAction[] => [
+      { type: 'refuse', reason, message: `ota_upgrade: ${problem}; the command was not carried out`, order: { ...base, source: { url: 'url' in url ? url.url : '' }, expect: {} } }
+    ]
+    if (!isRecord(msg['data'])) return refuse('internal', 'data is missing or not an object')
+    if ('problem' in url) return refuse('download-refused', url.problem)
+    const rawMd5 = data['md5_code']
+    // A command without md5_code is the station's to refuse (or allow); one we cannot read is refused here.
+    if (isPresent(rawMd5) && (typeof rawMd5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(rawMd5))) {
+      return refuse('verification-failed', `data.md5_code ${describeValue(rawMd5, 80)} is not an MD5 digest (32 hex digits), so the package cannot be verified`)
+    }
+    const order: UpgradeOrder = {
+      ...base,
+      source: { url: url.url, fileName: fileNameFromUrl(url.url) },
+      expect: typeof rawMd5 === 'string' && rawMd5 ? { md5: rawMd5.toLowerCase() } : {}
+    }
+    return [{ type: 'order', order }]
+  }
+
   return {
     platform: 'wudun',
     login(): MqttLogin {
@@ -85,36 +143,7 @@ export function createWudunAdapter(o: WudunAdapterOptions): PlatformAdapter {
         topic,
         command,
         payload,
-        (msg) => {
-          if (msg['type'] !== 'ota_upgrade') return [{ type: 'ignored', reason: `type "${String(msg['type'])}" is not ota_upgrade` }]
-          if (msg['device_uid'] !== o.deviceUid) return [{ type: 'ignored', reason: `device_uid "${String(msg['device_uid'])}" is not this device (${o.deviceUid})` }]
-          const data = msg['data']
-          if (!isRecord(data)) return [{ type: 'ignored', reason: 'data is missing' }]
-          const url = data['download_url']
-          const md5 = data['md5_code']
-          const source = data['source']
-          if (typeof url !== 'string' || !url) return [{ type: 'ignored', reason: 'data.download_url is missing' }]
-          if (typeof md5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(md5)) return [{ type: 'ignored', reason: 'data.md5_code is missing or not 32 hex digits' }]
-          const sub = typeof msg['sub_device_uid'] === 'string' && msg['sub_device_uid'] ? msg['sub_device_uid'] : undefined
-          const deviceId = sub ?? o.deviceUid
-          if (ctx.currentVersion(deviceId) === undefined) return [{ type: 'ignored', reason: `command for ${deviceId}, which no bench slot serves` }]
-          const mid = typeof msg['mid'] === 'string' && msg['mid'] ? msg['mid'] : `${deviceId}-${md5.toLowerCase()}`
-          const order: UpgradeOrder = {
-            platform: 'wudun',
-            orderId: mid,
-            deviceId,
-            kind: 'firmware',
-            source: { url, fileName: decodeURIComponent(url.split('?')[0]!.split('/').pop() || '') || undefined },
-            expect: { md5: md5.toLowerCase() },
-            wire: { mid, trace_id: typeof msg['trace_id'] === 'string' ? msg['trace_id'] : undefined, source: typeof source === 'string' ? source : undefined },
-            receivedAt: ctx.now().getTime()
-          }
-          if (o.source !== undefined && source !== o.source) {
-            // Not an update target this station may touch: answer "forbidden" without downloading.
-            return [{ type: 'reply', messages: [publish(order, { version: ctx.currentVersion(deviceId), status: WUDUN_STATUS.forbidden }, ctx.now())] }]
-          }
-          return [{ type: 'order', order }]
-        },
+        (msg) => decodeCommand(msg, ctx),
         parseLenientJson
       )
     },

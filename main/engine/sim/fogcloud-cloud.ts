@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import mqtt, { type MqttClient } from 'mqtt'
-import { hashBuffer } from '../download/hashers'
-import { fogcloudLogin } from '../platforms/fogcloud'
 import { EmbeddedBroker } from './embedded-broker'
+import { fogcloudChecksum, verifyFogcloudLogin } from './fogcloud-login'
 import type { PackageServer } from './package-server'
 import { waitForClosed } from './wait-closed'
 
 /**
- * The cloud side of MXCHIP FogCloud OTA (seed 001): a task per device or gateway child, pushed
+ * The cloud side of MXCHIP FogCloud OTA (docs.fogcloud.io v4.20 OTA page), built from that page and
+ * never from the flasher's code (login check, MD5 and checksum are its own): a task per device or gateway child, pushed
  * with firmware.post / sub.firmware.post once the device has posted a different version, pushed
  * again (with a fresh URL) on firmware.get, and closed by the version posted after the upgrade.
  */
@@ -57,14 +57,7 @@ export class FogcloudCloud extends EventEmitter {
     let broker = options.embedded
     if (!options.brokerUrl && !broker) broker = cloud.ownBroker = await new EmbeddedBroker().start()
     if (broker) {
-      broker.addChecker((login) => {
-        const m = /^([^&|]+)&([^|]+)\|signmethod=(hmacsha1|hmacmd5),authType=1\|$/.exec(login.clientId)
-        if (!m) return undefined
-        const secret = cloud.secrets.get(`${m[1]}&${m[2]}`)
-        if (secret === undefined) return { ok: false, reason: `unknown FogCloud device ${m[1]}/${m[2]}` }
-        const want = fogcloudLogin({ productKey: m[1]!, deviceName: m[2]!, deviceSecret: secret, signMethod: m[3] as 'hmacsha1' | 'hmacmd5' })
-        return login.username === want.username && login.password === want.password ? { ok: true } : { ok: false, reason: 'FogCloud username or HMAC password does not match' }
-      })
+      broker.addChecker((login) => verifyFogcloudLogin(login, (pk, dn) => cloud.secrets.get(`${pk}&${dn}`)))
     }
     cloud.brokerUrl = options.brokerUrl ?? broker!.url
     cloud.client = await mqtt.connectAsync(cloud.brokerUrl, {
@@ -103,9 +96,9 @@ export class FogcloudCloud extends EventEmitter {
 
   private push(t: FogTask): void {
     const pkg = this.packages.get(t.id)!
-    const d = hashBuffer(pkg.data)
     const { url } = this.options.packageServer.addPackage(`fog/${t.id}/${t.pushes}/fw-${t.targetVersion}.bin`, pkg.data, { presigned: true, presignExpiresAt: Date.now() + pkg.expiresIn * 1000 })
-    const params = { size: pkg.data.length, sign: d.md5, version: t.targetVersion, url, sign_method: 'MD5', checksum: d.sum32, module: t.module, description: 'flashline simulated package', task_id: t.id }
+    const md5 = createHash('md5').update(pkg.data).digest('hex')
+    const params = { size: pkg.data.length, sign: md5, version: t.targetVersion, url, sign_method: 'MD5', checksum: fogcloudChecksum(pkg.data), module: t.module, description: 'flashline simulated package', task_id: t.id }
     const body = t.gateway
       ? { id: this.msgId++, version: '1.0', method: 'sub.firmware.post', params: [{ identity: { product_key: t.productKey, device_name: t.deviceName }, ...params }] }
       : { id: this.msgId++, version: '1.0', method: 'firmware.post', params }

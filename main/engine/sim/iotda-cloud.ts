@@ -1,14 +1,15 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import mqtt, { type MqttClient } from 'mqtt'
-import { iotdaEventTime, verifyIotdaLogin } from '../platforms/iotda-auth'
-import { hashBuffer } from '../download/hashers'
 import { EmbeddedBroker } from './embedded-broker'
+import { platformEventTime, verifyIotdaLogin } from './iotda-login'
 import type { PackageServer } from './package-server'
 import { waitForClosed } from './wait-closed'
 
 /**
- * The cloud side of Huawei IoTDA OTA (seeds 000/003), for the demo and the tests:
+ * The cloud side of Huawei IoTDA OTA (device API "Software and Firmware Upgrade", iot_06_v5_3028..3031;
+ * user guide "OTA Upgrade for MQTT Devices"), for the demo and the tests. Built from those pages, never
+ * from the flasher's code (login check, event time and package digest are its own):
  * an upgrade task per device that negotiates with version_query, pushes firmware_upgrade(_v2),
  * and closes by the platform's rule — succeeded only when the reported version equals the target.
  *
@@ -140,7 +141,7 @@ export class IotdaCloud extends EventEmitter {
       versionReports: []
     }
     this.tasks.set(id, task)
-    this.packages.set(id, { data: o.package, fileName: o.fileName ?? `${o.targetVersion}.bin`, sha256: hashBuffer(o.package).sha256 })
+    this.packages.set(id, { data: o.package, fileName: o.fileName ?? `${o.targetVersion}.bin`, sha256: createHash('sha256').update(o.package).digest('hex') })
     this.taskOptions.set(id, o)
     this.deviceOnline(o.deviceId)
     const timer = setInterval(() => {
@@ -173,7 +174,7 @@ export class IotdaCloud extends EventEmitter {
   }
 
   private send(deviceId: string, eventType: string, paras: Record<string, unknown>): void {
-    const body = { object_device_id: deviceId, services: [{ service_id: '$ota', event_type: eventType, event_time: iotdaEventTime(new Date()), paras }] }
+    const body = { object_device_id: deviceId, services: [{ service_id: '$ota', event_type: eventType, event_time: platformEventTime(new Date()), paras }] }
     this.client.publish(this.downTopic(deviceId), JSON.stringify(body), { qos: 1 })
   }
 

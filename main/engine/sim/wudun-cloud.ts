@@ -1,13 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import mqtt, { type MqttClient } from 'mqtt'
-import { hashBuffer } from '../download/hashers'
 import { EmbeddedBroker } from './embedded-broker'
 import type { PackageServer } from './package-server'
 import { waitForClosed } from './wait-closed'
 
 /**
- * The customer's side of Wudun EMS OTA (seed 002): publishes an `ota_upgrade` command (repeated
+ * The customer's side of Wudun EMS OTA (ems-doc api/mqtt/level-2-ems/ota.md): publishes an `ota_upgrade` command (repeated
  * until the device answers phase 1, since a command sent while it is offline is lost) and follows
  * the two-phase results: 2 prepared (1 forbidden / 3 prepare failed end it), then 4 success
  * (5 / 6 rollback end it as failed).
@@ -71,7 +70,7 @@ export class WudunCloud extends EventEmitter {
       device_uid: o.deviceUid,
       ...(o.subDeviceUid ? { sub_device_uid: o.subDeviceUid } : {}),
       timestamp: Date.now(),
-      data: { source: task.source, download_url: url, md5_code: o.md5 ?? hashBuffer(o.package).md5 }
+      data: { source: task.source, download_url: url, md5_code: o.md5 ?? createHash('md5').update(o.package).digest('hex') }
     }
     const send = () => this.client.publish(`${this.options.topicPrefix}/${o.deviceUid}/ota/upgrade/command`, JSON.stringify(command), { qos: 1 })
     send()
