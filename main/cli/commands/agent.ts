@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { Bench, ConfigProblem, useSimulators, EXIT_CODES, FlashlineError, defaultDataDir, readConnection, readStationFile, type ConnectionConfig, type JobInfo } from '../../engine'
+import { Bench, ConfigProblem, redactUrl, useSimulators, EXIT_CODES, FlashlineError, defaultDataDir, readConnection, readStationFile, type ConnectionConfig, type JobInfo } from '../../engine'
 import { exclusive, given, oneOf, parseFlags, seconds, str, type Flags } from '../args'
 import { flagError, flagFor, numberish, recordsDbFrom, SLOT_OPTIONS, slotFields } from '../config-flags'
 import type { Output } from '../output'
@@ -85,7 +85,8 @@ function required(flags: Flags, name: string, what: string): string {
 /** The broker's scheme, checked before anything else about the connection (the schema says the same later). */
 function checkBrokerFlag(broker: string): void {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(broker)?.[1]?.toLowerCase()
-  if (scheme !== 'mqtt' && scheme !== 'mqtts') throw new FlashlineError('usage', 'bad-flag', `--broker: must start with mqtt:// or mqtts://, got "${scheme ? `${scheme}://` : broker}"`)
+  if (scheme === undefined) throw new FlashlineError('usage', 'bad-flag', `--broker "${redactUrl(broker)}" is not a URL; expected mqtt://host:port or mqtts://host:port`)
+  if (scheme !== 'mqtt' && scheme !== 'mqtts') throw new FlashlineError('usage', 'bad-flag', `--broker: must start with mqtt:// or mqtts://, got "${scheme}://"`)
 }
 
 /** `--child ID,PORT,VERSION` (repeatable): children share the gateway's protocol and probe settings. */
