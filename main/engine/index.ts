@@ -23,6 +23,7 @@ import { PackageCache, type DownloadOptions, type PackageInfo } from './package-
 import type { PlatformAdapter } from './platforms/adapter'
 import { recordOf } from './records/from-job'
 import type { Replicator, SyncResult } from './records/replicator'
+import { parseRecordsDb } from './records/db-target'
 import { RecordStore, type RecordFilter, type RecordQuery } from './records/store'
 import { mkdirPrivate, PRIVATE_FILE_MODE } from './store/atomic-file'
 import { alive } from './store/dir-lock'
@@ -188,7 +189,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
   private closed = false
   /** Every finished job's record, under `<dataDir>/records`. */
   readonly records: RecordStore
-  private readonly replicator?: Replicator
+  private readonly replicator?: Promise<Replicator>
 
   constructor(readonly options: BenchOptions) {
     super()
@@ -200,8 +201,10 @@ export class Bench extends TypedEmitter<BenchEvents> {
     this.progress = new Coalescer(options.progressIntervalMs ?? 100, (p) => this.emit('progress', p))
     this.records = new RecordStore(this.dataDir)
     if (options.recordsDb) {
+      // checked now (a bad URL is a usage error), connected in the background
+      parseRecordsDb(options.recordsDb, options.recordsDbSource)
       this.replicator = newReplicator(this.records, options.recordsDb, options.recordsDbSource, (message) => this.log({ level: 'warn', source: 'records', message }))
-      this.replicator.start()
+      void this.replicator.then((r) => r.start())
     }
     this.recoverLocalJobs()
   }
@@ -549,7 +552,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
     this.flashStarted.delete(job.id)
     try {
       this.records.append(recordOf(job, { logFile: info.logFile, platform: job.order?.platform, taskId: info.taskId }))
-      this.replicator?.notify()
+      void this.replicator?.then((r) => r.notify())
     } catch (e) {
       this.log({ level: 'error', source: 'records', jobId: job.id, message: `cannot write the record of job ${job.id}: ${(e as Error).message}` })
     }
@@ -567,7 +570,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
    * rejects with a platform error when the database cannot be reached.
    */
   async syncRecords(target?: { url: string; source?: string }): Promise<SyncResult & { target: string }> {
-    const replicator = target ? newReplicator(this.records, target.url, target.source, (message) => this.log({ level: 'warn', source: 'records', message })) : this.replicator
+    const replicator = await (target ? newReplicator(this.records, target.url, target.source, (message) => this.log({ level: 'warn', source: 'records', message })) : this.replicator)
     if (!replicator) throw new FlashlineError('usage', 'no-records-db', 'no records database is configured (recordsDb)')
     const result = await replicator.syncOnce()
     return { ...result, target: replicator.target.label }
@@ -598,7 +601,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
     for (const r of runs) r.abort.abort(CANCELLED)
     await Promise.all([...this.connectionsById.values()].map((c) => c.stop()))
     this.connectionsById.clear()
-    await this.replicator?.stop()
+    await (await this.replicator)?.stop()
   }
 }
 
@@ -608,16 +611,14 @@ export class Bench extends TypedEmitter<BenchEvents> {
  */
 export function useSimulators(): void {
   registerSimPorts(async (name, options) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    ;(require('./sim/sim-ports') as typeof import('./sim/sim-ports')).registerBuiltinSimPorts()
+    ;(await import('./sim/sim-ports')).registerBuiltinSimPorts()
     return openTransport(`sim:${name}`, options)
   })
 }
 
 /** The replicator's code (and the PostgreSQL client) is loaded only when a records database is configured. */
-function newReplicator(store: RecordStore, url: string, source: string | undefined, onWarning: (m: string) => void): Replicator {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Replicator: R } = require('./records/replicator') as typeof import('./records/replicator')
+async function newReplicator(store: RecordStore, url: string, source: string | undefined, onWarning: (m: string) => void): Promise<Replicator> {
+  const { Replicator: R } = await import('./records/replicator')
   return new R(store, { url, urlSource: source, onWarning })
 }
 

@@ -69,7 +69,15 @@ export type JobOrigin = 'platform' | 'local' | 'batch'
 export type JobReport =
   | { type: 'progress'; order: UpgradeOrder; phase: 'downloading' | 'verified' | 'flashing' | 'proving'; progress: number; currentVersion: string; description?: string }
   | { type: 'succeeded'; order: UpgradeOrder; version: string }
-  | { type: 'failed'; order: UpgradeOrder; reason: FailureReason; message: string; currentVersion: string }
+  | {
+      type: 'failed'
+      order: UpgradeOrder
+      reason: FailureReason
+      message: string
+      currentVersion: string
+      /** Flashing had begun: the device may hold a partial image (Wudun tells the two cases apart). */
+      deviceTouched?: boolean
+    }
 
 /** One MQTT publication, as stored in the outbox until the broker acknowledges it. */
 export interface OutboundMessage {

@@ -142,7 +142,14 @@ export class JobRunner {
       const report: JobReport =
         outcome.result === 'succeeded'
           ? { type: 'succeeded', order: job.order, version: outcome.version }
-          : { type: 'failed', order: job.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version }
+          : {
+              type: 'failed',
+              order: job.order,
+              reason: outcome.reason ?? 'internal',
+              message: outcome.message ?? 'failed',
+              currentVersion: outcome.version,
+              deviceTouched: job.history.some((h) => h.phase === 'flashing')
+            }
       this.deps.report(job, report, true)
       forgetCredentials(job)
       this.enter('reporting')

@@ -159,7 +159,10 @@ export function createWudunAdapter(o: WudunAdapterOptions): PlatformAdapter {
         const known = report.version !== UNKNOWN_VERSION
         return [publish(order, { target_version: order.targetVersion ?? (known ? report.version : undefined), final_version: known ? report.version : undefined, status: WUDUN_STATUS.success }, now)]
       }
-      const before = report.reason === 'download-timeout' || report.reason === 'download-refused' || report.reason === 'verification-failed' || report.reason === 'internal'
+      const before =
+        report.deviceTouched !== undefined
+          ? !report.deviceTouched
+          : report.reason === 'download-timeout' || report.reason === 'download-refused' || report.reason === 'verification-failed' || report.reason === 'internal'
       const status = report.reason === 'busy' ? WUDUN_STATUS.forbidden : before ? WUDUN_STATUS.prepareFailed : WUDUN_STATUS.rollbackFailed
       return [publish(order, { version: report.currentVersion, final_version: status === WUDUN_STATUS.rollbackFailed ? report.currentVersion : undefined, status }, now)]
     }

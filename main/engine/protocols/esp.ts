@@ -1,11 +1,6 @@
 import { z } from 'zod'
 import { wholeNumber } from '../config/fields'
-import type { flashEspThreaded as Flash } from '../flash/esp-threaded'
 import { defineProtocol } from './descriptor'
-
-/** The flasher's code is loaded when a job first needs it, not when the CLI starts. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = () => require('../flash/esp-threaded') as { flashEspThreaded: typeof Flash }
 
 const options = z.object({
   /** Flash offset of a single image (default 0x10000, the application partition); a manifest brings its own. */
@@ -28,6 +23,7 @@ export const esp = defineProtocol({
   address: (o: EspSlotOptions) => o.address,
   createFlasher: (_o: EspSlotOptions, ctx) => ({
     protocol: 'esp',
-    flash: (t, image, f) => load().flashEspThreaded(t, image, { baud: ctx.baud, log: ctx.log, ...f })
+    // the flasher's code is loaded when a job first needs it, not when the CLI starts
+    flash: async (t, image, f) => (await import('../flash/esp-threaded')).flashEspThreaded(t, image, { baud: ctx.baud, log: ctx.log, ...f })
   })
 })

@@ -1,11 +1,6 @@
 import { z } from 'zod'
 import { signalSequence, wholeNumber } from '../config/fields'
-import type { flashMcuboot as Flash } from '../flash/mcuboot'
 import { defineProtocol } from './descriptor'
-
-/** The flasher's code is loaded when a job first needs it, not when the CLI starts. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = () => require('../flash/mcuboot') as { flashMcuboot: typeof Flash }
 
 const options = z.object({
   /** Image number of a multi-image build; its slot 0 receives the upload. */
@@ -27,6 +22,7 @@ export const mcuboot = defineProtocol({
   optionFields: ['image', 'mtu', 'entry'],
   createFlasher: (o: McubootSlotOptions, ctx) => ({
     protocol: 'mcuboot',
-    flash: (t, image, f) => load().flashMcuboot(t, image, { image: o.image, mtu: o.mtu, entry: o.entry, log: ctx.log, ...f })
+    // the flasher's code is loaded when a job first needs it, not when the CLI starts
+    flash: async (t, image, f) => (await import('../flash/mcuboot')).flashMcuboot(t, image, { image: o.image, mtu: o.mtu, entry: o.entry, log: ctx.log, ...f })
   })
 })

@@ -1,11 +1,6 @@
 import { z } from 'zod'
 import { choice, flag, signalSequence, wholeNumber } from '../config/fields'
-import type { flashStm32 as Flash } from '../flash/stm32'
 import { defineProtocol } from './descriptor'
-
-/** The flasher's code is loaded when a job first needs it, not when the CLI starts. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = () => require('../flash/stm32') as { flashStm32: typeof Flash }
 
 const options = z.object({
   address: wholeNumber(0, 0xffffffff),
@@ -32,6 +27,7 @@ export const stm32 = defineProtocol({
   address: (o: Stm32SlotOptions) => o.address,
   createFlasher: (o: Stm32SlotOptions, ctx) => ({
     protocol: 'stm32',
-    flash: (t, image, f) => load().flashStm32(t, image, { verify: o.verify ?? 'auto', entry: o.entry, unprotect: o.unprotect, protect: o.protect, log: ctx.log, ...f })
+    // the flasher's code is loaded when a job first needs it, not when the CLI starts
+    flash: async (t, image, f) => (await import('../flash/stm32')).flashStm32(t, image, { verify: o.verify ?? 'auto', entry: o.entry, unprotect: o.unprotect, protect: o.protect, log: ctx.log, ...f })
   })
 })

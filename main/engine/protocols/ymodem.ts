@@ -1,11 +1,6 @@
 import { z } from 'zod'
 import { text } from '../config/fields'
-import type { sendYmodem as Flash } from '../flash/ymodem'
 import { defineProtocol } from './descriptor'
-
-/** The flasher's code is loaded when a job first needs it, not when the CLI starts. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = () => require('../flash/ymodem') as { sendYmodem: typeof Flash }
 
 const options = z.object({
   /** Text typed first to start the receiver from a bootloader menu (e.g. "1\r"). */
@@ -23,6 +18,7 @@ export const ymodem = defineProtocol({
   optionFields: ['menuCommand'],
   createFlasher: (o: YmodemSlotOptions, ctx) => ({
     protocol: 'ymodem',
-    flash: (t, image, f) => load().sendYmodem(t, image, { menuCommand: o.menuCommand, log: ctx.log, ...f })
+    // the flasher's code is loaded when a job first needs it, not when the CLI starts
+    flash: async (t, image, f) => (await import('../flash/ymodem')).sendYmodem(t, image, { menuCommand: o.menuCommand, log: ctx.log, ...f })
   })
 })
