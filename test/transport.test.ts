@@ -1,7 +1,12 @@
-/** The reading half every transport shares (ByteQueue). */
+/**
+ * The reading half every transport shares (ByteQueue), and SerialTransport losing its port for real:
+ * a socat pty pair whose socat is killed while a read is pending.
+ */
 import { describe, expect, it } from 'vitest'
 import { FlashlineError } from '../main/engine/errors'
 import { ByteQueue } from '../main/engine/transport/byte-queue'
+import { SerialTransport } from '../main/engine/transport/serial'
+import { ptyPair } from './harness/pty'
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1')
 const text = async (p: Promise<Buffer>): Promise<string> => (await p).toString('latin1')
@@ -133,5 +138,64 @@ describe('ByteQueue: fail() and timeouts', () => {
     q.push(b('hi'))
     await expect(head).rejects.toMatchObject({ code: 'timeout' })
     expect(await text(next)).toBe('hi')
+  })
+})
+
+describe('SerialTransport: the port disappears under a pending read', () => {
+  // Right after open the binding's first read is still in the thread pool: the hang-up comes back as a
+  // 0-byte read (end of file). After a quiet spell it waits in its poller, which reports an error instead.
+  for (const [when, idleMs] of [
+    ['while a read is in flight', 0],
+    ['while the port sits idle', 300]
+  ] as const) {
+    it(`${when}: the read rejects with device/port-lost naming the port, and onClose listeners fire once`, async () => {
+      const pair = await ptyPair()
+      const port = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+      const closes: Array<Error | undefined> = []
+      port.onClose((e) => closes.push(e))
+      try {
+        const pending = port.read(1, 20_000)
+        pending.catch(() => undefined)
+        await new Promise((r) => setTimeout(r, idleMs))
+        await pair.close() // SIGTERM to socat: the pty pair is gone
+        const t0 = Date.now()
+        const err = await pending.then(
+          () => undefined,
+          (e: unknown) => e
+        )
+        expect(Date.now() - t0).toBeLessThan(5000) // the loss, not the 20 s read timeout
+        expect(err).toBeInstanceOf(FlashlineError)
+        expect(err).toMatchObject({ kind: 'device', code: 'port-lost' })
+        expect((err as Error).message).toContain(`port ${pair.a} was lost`)
+        expect(port.isOpen).toBe(false)
+        // later reads and writes fail with the cause instead of waiting
+        await expect(port.read(1, 20_000)).rejects.toMatchObject({ code: 'port-lost' })
+        await expect(port.write(b('x'))).rejects.toMatchObject({ kind: 'device' })
+        await port.close() // closing a lost port is harmless and calls nobody again
+        await new Promise((r) => setTimeout(r, 100))
+        expect(closes).toHaveLength(1)
+        expect(closes[0]).toBe(err)
+      } finally {
+        await port.close()
+        await pair.close()
+      }
+    })
+  }
+
+  it('a close by us is not a loss: pending reads reject as port-closed and listeners get no error', async () => {
+    const pair = await ptyPair()
+    const port = await SerialTransport.open({ path: pair.a, baudRate: 115200 })
+    const closes: Array<Error | undefined> = []
+    port.onClose((e) => closes.push(e))
+    try {
+      const pending = port.read(1, 20_000)
+      await port.close()
+      await expect(pending).rejects.toMatchObject({ kind: 'device', code: 'port-closed' })
+      const deadline = Date.now() + 5000
+      while (closes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(closes).toEqual([undefined])
+    } finally {
+      await pair.close()
+    }
   })
 })
