@@ -104,6 +104,22 @@ describe('flash --verify (STM32 over a pty, a bootloader that lists Get Checksum
     }, 60_000)
   }
 
+  it('--verify crc on a bootloader that does not list 0xA1 is refused before anything is erased (exit 5)', async () => {
+    const b = await stm32Board('f1')
+    try {
+      const before = Buffer.from(b.device.flash)
+      const fw = makeFirmwareImage({ version: 'no-crc', size: 1500, seed: 58 })
+      const r = await stm32Flash(b.pair.a, file('verify-crc-f1.bin', fw), ['--verify', 'crc'])
+      expect(r.code, explain(r)).toBe(5)
+      expect(r.stderr).toMatch(/does not offer Get Checksum \(0xA1\), which --verify crc needs; use --verify readback or auto; nothing was erased/)
+      expect(b.erased).toEqual([])
+      expect(b.device.flash.equals(before)).toBe(true)
+      expect(b.device.log).not.toContain('cmd 31')
+    } finally {
+      await b.close()
+    }
+  }, 60_000)
+
   it('--verify with an unknown mode is a usage error (exit 2) and touches nothing', async () => {
     const r = await runCli(['flash', '--port', '/dev/null', '--protocol', 'stm32', '--file', __filename, '--verify', 'md5'])
     expect(r.code).toBe(2)
