@@ -225,13 +225,16 @@ describe('IoTDA X.509 login with --cert/--key (mosquitto TLS listener with requi
     expect(tls.log()).toMatch(/as dev_x509_0_0_\d{10} \(p2, c1, k60, u'dev_x509'\)/)
   }, 60_000)
 
-  it('without a client certificate, or with one from another CA, the TLS handshake is refused (exit 6)', async () => {
+  it('without a client certificate, or with one from another CA, the TLS handshake is refused (exit 6) with a hint about the client certificate', async () => {
     const noCert = await agentUntilConnected(x509('dev_nocert', ['--secret', 's']), { FLASHLINE_SECRET: undefined })
     expect(noCert.connected).toBe(false)
     expect(noCert.code, explain(noCert)).toBe(6)
+    expect(noCert.stderr).toMatch(/alert certificate required.* — the broker requires a client certificate: log in with --cert and --key/s)
+    expect(noCert.stderr).not.toMatch(/pass the broker's CA/) // --ca was given and the broker was verified
     const rogue = await agentUntilConnected(x509('dev_rogue', ['--cert', f('rogue.pem'), '--key', f('rogue.key')]), { FLASHLINE_SECRET: undefined })
     expect(rogue.connected).toBe(false)
     expect(rogue.code, explain(rogue)).toBe(6)
+    expect(rogue.stderr).toMatch(/alert unknown ca.* — the broker did not accept the client certificate: check that --cert\/--key were issued by a CA the broker trusts/s)
     expect(tls.log()).not.toMatch(/as dev_(nocert|rogue)_0_0_/)
   }, 60_000)
 
