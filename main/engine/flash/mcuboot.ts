@@ -185,7 +185,11 @@ export async function flashMcuboot(t: Transport, image: FlashImage, options: Mcu
     }
     if (!answer) throw new FlashlineError('device', 'smp-timeout', `the device stopped answering the upload at offset ${off} of ${data.length}`)
     const rc = typeof answer['rc'] === 'number' ? answer['rc'] : 0
-    if (rc !== 0) throw rc === 3 && first ? new FlashlineError('device', 'image-too-large', `the device refused the upload: ${data.length} bytes do not fit image ${imageNo}'s slot (rc 3)`) : rcError(rc, `the chunk at offset ${off}`)
+    if (rc !== 0) {
+      // boot_serial.c bs_upload answers EINVAL both for an image number without a flash area and for a file too large for it
+      const why = imageNo === 0 ? `${data.length} bytes do not fit image 0's slot` : `the device has no slot for image ${imageNo} (a single-image build?), or ${data.length} bytes do not fit it`
+      throw rc === 3 && first ? new FlashlineError('device', 'image-too-large', `the device refused the upload: ${why} (rc 3)`) : rcError(rc, `the chunk at offset ${off}`)
+    }
     const next = answer['off']
     if (typeof next !== 'number' || next < 0 || next > data.length) throw new FlashlineError('device', 'smp-bad-answer', `the device answered the chunk at offset ${off} with offset ${String(next)}`)
     // The device writes whole alignment units and asks again for the rest; a lost answer shows up as a jump.

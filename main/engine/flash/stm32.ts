@@ -215,6 +215,9 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
   const { chip, pid } = await s.identify()
   const identity: DeviceIdentity = { protocol: 'stm32', chip: chip.name, id: `0x${pid.toString(16).padStart(3, '0')}`, details: { bootloader: `${s.bootloaderVersion >> 4}.${s.bootloaderVersion & 0xf}`, commands: s.commands } }
   options.log?.(`${chip.name} (PID ${identity.id}), bootloader ${identity.details!['bootloader']}`)
+  if (options.verify === 'crc' && !s.commands.includes(0xa1)) {
+    throw new FlashlineError('device', 'stm32-unsupported', `this bootloader (${identity.details!['bootloader']}) does not offer Get Checksum (0xA1), which --verify crc needs; use --verify readback or auto; nothing was erased`)
+  }
   const address = image.address ?? chip.flashStart
   const offset = address - chip.flashStart
   if (offset < 0 || offset + image.size > chip.flashSize) {

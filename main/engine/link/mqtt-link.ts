@@ -43,6 +43,18 @@ const CONNACK_REASONS: Record<number, string> = {
 }
 
 /**
+ * What to do about a failed TLS handshake. The broker's alerts about our client certificate (RFC 8446
+ * §6.2: certificate_required, unknown_ca, bad_certificate …) are not fixed by a CA for the broker.
+ */
+function tlsHint(message: string): string {
+  if (/alert certificate required/i.test(message)) return 'the broker requires a client certificate: log in with --cert and --key'
+  if (/alert (unknown ca|bad certificate|certificate unknown|certificate expired|certificate revoked|unsupported certificate)/i.test(message)) {
+    return 'the broker did not accept the client certificate: check that --cert/--key were issued by a CA the broker trusts and are still valid'
+  }
+  return "pass the broker's CA with --ca"
+}
+
+/**
  * The device's MQTT session: logs in (recomputing the login before every reconnect, since some
  * passwords carry a timestamp), subscribes explicitly, publishes with QoS 1 and resolves only on PUBACK.
  * Events: 'connect', 'offline', 'message' (topic, payload), 'log' (text).
@@ -161,7 +173,7 @@ export class MqttLink extends EventEmitter {
         if (/certificate|self[- ]signed|CERT_|SSL|TLS/i.test(err.message)) {
           cleanup()
           client.end(true)
-          reject(new FlashlineError('platform', 'tls-failed', `TLS to ${this.displayUrl} failed: ${lastError} — pass the broker's CA with --ca`))
+          reject(new FlashlineError('platform', 'tls-failed', `TLS to ${this.displayUrl} failed: ${lastError} — ${tlsHint(lastError)}`))
         }
       }
       const cleanup = () => {

@@ -48,14 +48,16 @@ export class ByteQueue {
 
   readUntil(pattern: Uint8Array | RegExp, timeoutMs: number): Promise<Buffer> {
     let end = -1
+    // exec() on a global or sticky RegExp starts at its lastIndex, left over from an earlier search
+    const re = pattern instanceof RegExp && (pattern.global || pattern.sticky) ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern
     const find = (): boolean => {
       const buf = this.peekAll()
-      if (pattern instanceof RegExp) {
-        const m = pattern.exec(buf.toString('latin1'))
+      if (re instanceof RegExp) {
+        const m = re.exec(buf.toString('latin1'))
         if (m) end = m.index + m[0].length
       } else {
-        const i = buf.indexOf(pattern)
-        if (i >= 0) end = i + pattern.length
+        const i = buf.indexOf(re)
+        if (i >= 0) end = i + re.length
       }
       return end >= 0
     }
@@ -76,8 +78,9 @@ export class ByteQueue {
     return out
   }
 
+  /** Readers are served in the order they asked: a later read never takes bytes an earlier one waits for. */
   private waitFor<T>(ready: () => boolean, result: () => T, timeoutMs: number, what: string): Promise<T> {
-    if (ready()) return Promise.resolve(result())
+    if (this.waiters.size === 0 && ready()) return Promise.resolve(result())
     if (this.closedWith) return Promise.reject(this.closedWith)
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
@@ -92,6 +95,7 @@ export class ByteQueue {
         timer: setTimeout(() => {
           this.waiters.delete(waiter)
           reject(new FlashlineError('device', 'timeout', `no answer from the device: waited ${timeoutMs} ms for ${what}`))
+          this.wake() // the readers behind it may be served by what it left
         }, timeoutMs)
       }
       this.waiters.add(waiter)
@@ -100,8 +104,7 @@ export class ByteQueue {
 
   private wake(): void {
     for (const w of [...this.waiters]) {
-      if (this.length === 0) break
-      w.check()
+      if (this.length === 0 || !w.check()) break
     }
   }
 }

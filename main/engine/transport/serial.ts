@@ -1,5 +1,6 @@
 import { SerialPort } from 'serialport'
 import { FlashlineError } from '../errors'
+import { serialBinding } from './hangup-binding'
 import { QueuedReads } from './queued-reads'
 import type { Signals, Transport } from './transport'
 
@@ -70,7 +71,8 @@ export class SerialTransport extends QueuedReads implements Transport {
       dataBits: options.dataBits ?? 8,
       stopBits: options.stopBits ?? 1,
       autoOpen: false,
-      hupcl: false
+      hupcl: false,
+      binding: serialBinding
     })
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(explainOpenError(options.path, err)) : resolve())))
     const t = new SerialTransport(port, options)
