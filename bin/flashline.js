@@ -28,7 +28,18 @@ function currentBundle() {
 
 const bundle = currentBundle()
 if (bundle) require(bundle).runCli(process.argv.slice(2))
-else {
-  require('tsx/cjs')
-  require('../main/cli/index.ts').runCli(process.argv.slice(2))
+else runFromSource()
+
+/**
+ * The TypeScript sources, in a child node with tsx's loader (the engine loads flashers and simulators
+ * with import() when first needed, which tsx's require hook alone cannot serve). Signals go to the
+ * child; its exit code is ours.
+ */
+function runFromSource() {
+  const { spawn } = require('node:child_process')
+  const { pathToFileURL } = require('node:url')
+  const entry = join(__dirname, '..', 'main', 'cli', 'index.ts')
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, '-e', `require(${JSON.stringify(entry)}).runCli(process.argv.slice(1))`, '--', ...process.argv.slice(2)], { stdio: 'inherit' })
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal))
+  child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)))
 }

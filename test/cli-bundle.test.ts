@@ -128,6 +128,8 @@ describe('flashline runs its install-time bundle while it is current', () => {
   })
 })
 
+// From source, bin/flashline.js runs the TypeScript in a child node with tsx's loader (see there), so
+// this process itself loads neither the bundle nor tsx; what it printed shows the sources ran.
 describe('flashline runs the sources instead of a bundle that may be out of date', () => {
   it('a source saved after the build: runs through tsx, and again from the bundle once rebuilt', async () => {
     const later = new Date(Date.now() + 5_000)
@@ -136,7 +138,6 @@ describe('flashline runs the sources instead of a bundle that may be out of date
     expect(stale.code, stale.stderr).toBe(0)
     expect(events(stale.stdout)[0]?.type).toBe('ports')
     expect(stale.loaded.bundle).toBe(false)
-    expect(stale.loaded.tsx).toBe(true)
 
     const now = new Date()
     utimesSync(join(root, 'main', 'engine', 'ports.ts'), now, now)
@@ -154,7 +155,6 @@ describe('flashline runs the sources instead of a bundle that may be out of date
       const r = await flashline('--help')
       expect(r.code).toBe(0)
       expect(r.loaded.bundle).toBe(false)
-      expect(r.loaded.tsx).toBe(true)
     } finally {
       writeFileSync(worker, saved)
     }
@@ -165,7 +165,6 @@ describe('flashline runs the sources instead of a bundle that may be out of date
     const s = await run(join(root, 'bin', 'flashline.js'), ['--help'], { env: { FLASHLINE_FROM_SOURCE: '1' } })
     expect(s.code).toBe(0)
     expect(s.stdout).toMatch(/^usage: flashline <command>/m)
-    expect(s.loaded.tsx).toBe(true)
     expect(s.loaded.bundle).toBe(false)
   })
 })

@@ -130,7 +130,7 @@ describe('flash --verify (STM32 over a pty, a bootloader that lists Get Checksum
   it('--verify with an unknown mode is a usage error (exit 2) and touches nothing', async () => {
     const r = await runCli(['flash', '--port', '/dev/null', '--protocol', 'stm32', '--file', __filename, '--verify', 'md5'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/--verify must be auto, readback, crc or none, got "md5"/)
+    expect(r.stderr).toMatch(/--verify: expected one of auto, readback, crc, none, got "md5"/)
   })
 })
 

@@ -9,7 +9,9 @@ import { createHmac } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadStationFile } from '../main/engine/config/station-file'
+import type { ConnectionConfig } from '../main/engine/config/connection'
+import { readStationFile } from '../main/engine/config/station-file'
+import { createAdapter } from '../main/engine/platforms'
 import type { AdapterContext } from '../main/engine/platforms/adapter'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
 import { IotdaCloud } from '../main/engine/sim/iotda-cloud'
@@ -41,7 +43,9 @@ function stationDir(name: string, files: Record<string, string> = {}): { dir: st
   }
 }
 
-const load = (file: string) => loadStationFile(file, { dataDir: join(work.dir, 'data') })
+/** A connection with the adapter the engine makes from it, and its devices under the names these tests use. */
+const withAdapter = (c: ConnectionConfig) => ({ ...c, brokerUrl: c.broker, adapter: createAdapter(c), slots: c.devices.map((d) => ({ ...d, protocolOptions: d.options })) })
+const load = (file: string) => readStationFile(file).connections.map(withAdapter)
 const ctx = (versions: Record<string, string>): AdapterContext => ({ now: () => new Date(Date.UTC(2025, 4, 6, 7, 8, 9)), currentVersion: (id: string) => versions[id] }) as unknown as AdapterContext
 
 /** Huawei IoTDA, "Device connection authentication" (MQTT CONNECT): HMAC-SHA256 keyed by the yyyyMMddHH timestamp, over the secret. */
@@ -91,7 +95,7 @@ describe('a station file with three connections (the README example)', () => {
     let configs
     try {
       process.chdir(elsewhere)
-      configs = loadStationFile(join('..', 'readme', 'station-1.json'), { dataDir: join(work.dir, 'data') })
+      configs = readStationFile(join('..', 'readme', 'station-1.json')).connections.map(withAdapter)
     } finally {
       process.chdir(cwd)
       delete process.env['FL_TEST_FOG_SECRET_README']
@@ -219,7 +223,7 @@ describe('secrets by file or environment variable', () => {
   it('both secretFile and secretEnv, a missing file, and neither are refused', () => {
     process.env['FL_TEST_IOTDA_SECRET2'] = 'x'
     try {
-      expect(() => load(s.write(iotda({ secretFile: 'dev.secret', secretEnv: 'FL_TEST_IOTDA_SECRET2' })))).toThrow(/connections\[0\]\.iotda\.secretFile: give either secretFile or secretEnv, not both/)
+      expect(() => load(s.write(iotda({ secretFile: 'dev.secret', secretEnv: 'FL_TEST_IOTDA_SECRET2' })))).toThrow(/connections\[0\]\.iotda\.secretEnv: give either secretFile or secretEnv, not both/)
     } finally {
       delete process.env['FL_TEST_IOTDA_SECRET2']
     }
@@ -285,9 +289,10 @@ describe('device fields for flashing', () => {
     ['an entry that is not a string', { entry: 5 }, /connections\[0\]\.devices\[0\]\.entry: expected a non-empty string, got number 5/],
     ['an unknown verify mode', { verify: 'md5' }, /connections\[0\]\.devices\[0\]\.verify: expected one of auto, readback, crc, none, got "md5"/],
     ['protect as a string', { protect: 'yes' }, /connections\[0\]\.devices\[0\]\.protect: expected true or false, got "yes"/],
-    ['unprotect as a number', { unprotect: 1 }, /connections\[0\]\.devices\[0\]\.unprotect: expected true or false, got 1/],
+    ['unprotect as a number', { unprotect: 1 }, /connections\[0\]\.devices\[0\]\.unprotect: expected true or false, got number 1/],
     ['an address that is not a number', { address: '8000000h' }, /connections\[0\]\.devices\[0\]\.address: expected a whole number from 0 to 4294967295, got "8000000h"/],
-    ['an image number out of range', { image: 16 }, /connections\[0\]\.devices\[0\]\.image: expected a whole number from 0 to 15, got number 16/],
+    ['an option of another protocol', { image: 1 }, /connections\[0\]\.devices\[0\]\.image: applies to mcuboot devices only, not to protocol stm32/],
+    ['an image number out of range', { image: 16, protocol: 'mcuboot' }, /connections\[0\]\.devices\[0\]\.image: expected a whole number from 0 to 15, got number 16/],
     ['parity mark', { parity: 'mark' }, /connections\[0\]\.devices\[0\]\.parity: expected one of none, even, odd, got "mark"/]
   ]
   for (const [what, extra, message] of bad) {

@@ -13,7 +13,7 @@ export type Flags = Record<string, string | boolean | string[] | undefined>
 export function parseFlags(argv: string[], options: OptionSpec, command: string): Flags {
   let parsed
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true })
+    parsed = parseArgs({ args: joinDashValues(argv, options), options, strict: true, allowPositionals: true, tokens: true })
   } catch (e) {
     const msg = (e as Error).message
       .replace(/^Unknown option '([^']+)'.*$/s, `unknown flag $1 for "flashline ${command}"; see "flashline ${command} --help"`)
@@ -30,6 +30,23 @@ export function parseFlags(argv: string[], options: OptionSpec, command: string)
     seen.add(t.name)
   }
   return values as Flags
+}
+
+/**
+ * A value that starts with "-" (an --entry sequence "-rts&dtr,…", a negative number) belongs to the
+ * flag before it unless it is itself one of the command's flags: node's parser would call it ambiguous.
+ */
+function joinDashValues(argv: string[], options: OptionSpec): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([^=]+)$/.exec(argv[i]!)?.[1]
+    const next = argv[i + 1]
+    if (name && options[name]?.type === 'string' && next?.startsWith('-') && !(/^--?([^=]+)/.exec(next)?.[1]! in options) && next !== '-h') {
+      out.push(`${argv[i]}=${next}`)
+      i++
+    } else out.push(argv[i]!)
+  }
+  return out
 }
 
 /** The flags among `names` that were given. */

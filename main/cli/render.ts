@@ -22,7 +22,8 @@ export function describePhase(j: JobInfo): string {
  * Prints the bench's events: NDJSON with --json (the event names and fields `flashline agent --json`
  * always had, plus the ids), human lines and a progress bar otherwise.
  */
-export function renderEvents(bench: Bench, out: Output): void {
+export function renderEvents(bench: Bench, out: Output, options: { jobLogEvent?: 'log' | 'flash-log' } = {}): void {
+  const jobLogEvent = options.jobLogEvent ?? 'log'
   bench.on('job', (j) => {
     const ids = { job: j.id, slot: j.slotId, connection: j.connectionId, device: j.deviceId }
     out.event('job-phase', { ...ids, phase: j.phase, targetVersion: j.targetVersion, orderId: j.orderId, origin: j.origin })
@@ -48,7 +49,8 @@ export function renderEvents(bench: Bench, out: Output): void {
   bench.on('connection', (c) => out.event('connection', { connection: c.id, status: c.status, outbox: c.outbox, error: c.error }))
   bench.on('log', (l) => {
     if (l.source === 'job' && l.message.startsWith('phase ')) return // the job-phase line already says it
-    out.event('log', { level: l.level, source: l.source, job: l.jobId, slot: l.slotId, connection: l.connectionId, device: l.deviceId, message: l.message })
+    // a job's own lines keep the event name each command always used (flash: flash-log, agent: log)
+    out.event(l.jobId ? jobLogEvent : 'log', { level: l.level, source: l.source, job: l.jobId, slot: l.slotId, connection: l.connectionId, device: l.deviceId, message: l.message })
     // every log line goes to stdout; stderr is kept for the command's own final error
     const level = l.level === 'error' ? 'error: ' : l.level === 'warn' ? 'warning: ' : ''
     out.info(`${level}${l.deviceId ? `${l.deviceId}: ` : ''}${l.message}`)

@@ -73,7 +73,11 @@ function checkFlagCombinations(flags: Flags, platform: 'iotda' | 'fogcloud' | 'w
   }
   exclusive(flags, 'secret', 'secret-file', 'give the device secret one way')
   for (const x509 of ['cert', 'key']) for (const s of ['secret', 'secret-file']) exclusive(flags, s, x509, 'a device logs in with a secret or with an X.509 certificate, not both')
-  if (str(flags, 'password') !== undefined && str(flags, 'username') === undefined) throw new FlashlineError('usage', 'missing-flag', '--password needs --username')
+  if ((str(flags, 'cert') === undefined) !== (str(flags, 'key') === undefined)) throw new FlashlineError('usage', 'missing-flag', '--cert and --key go together (X.509 device authentication)')
+  const password = str(flags, 'password') ?? (process.env['FLASHLINE_MQTT_PASSWORD'] || undefined)
+  if (password !== undefined && str(flags, 'username') === undefined) {
+    throw new FlashlineError('usage', 'missing-flag', `--password needs --username${str(flags, 'password') === undefined ? ' (the password came from FLASHLINE_MQTT_PASSWORD)' : ''}`)
+  }
 }
 
 function required(flags: Flags, name: string, what: string): string {
@@ -148,7 +152,7 @@ function connectionFromFlags(flags: Flags): Record<string, unknown> {
     allowHttp: flags['allow-http'] === true ? true : undefined,
     allowUnverified: flags['allow-unverified'] === true ? true : undefined,
     username: str(flags, 'username'),
-    password: str(flags, 'password') ?? (str(flags, 'username') !== undefined ? process.env['FLASHLINE_MQTT_PASSWORD'] || undefined : undefined),
+    password: str(flags, 'password') ?? (process.env['FLASHLINE_MQTT_PASSWORD'] || undefined),
     connectTimeoutSeconds: numberish(str(flags, 'connect-timeout')),
     [platform]: dropUndefined(section),
     devices

@@ -64,7 +64,7 @@ export async function flashCommand(argv: string[], makeOutput: (json: boolean) =
 
   useSimulators()
   const bench = new Bench({ dataDir: str(flags, 'data-dir') ?? defaultDataDir(), station: str(flags, 'station'), operator: str(flags, 'operator'), ...recordsDbFrom(flags) })
-  renderEvents(bench, out)
+  renderEvents(bench, out, { jobLogEvent: 'flash-log' })
   let handle
   try {
     handle = bench.flash({ slot, file, manifest, expect: md5 || sha256 ? { md5, sha256 } : undefined })

@@ -67,7 +67,8 @@ function toSlotSettings(raw: RawSlot, ctx: z.RefinementCtx): SlotSettings {
   if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path as PropertyKey[], message: issue.message })
   const probe = raw.probe && { pattern: raw.probe.pattern, baud: raw.probe.baud, timeoutMs: raw.probe.timeoutSeconds !== undefined ? Math.round(raw.probe.timeoutSeconds * 1000) : undefined }
   const options = parsed.success ? (parsed.data as Record<string, unknown>) : {}
-  for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k]
+  // an option switched off is the same as one not given
+  for (const k of Object.keys(options)) if (options[k] === undefined || options[k] === false) delete options[k]
   return { port: raw.port, protocol: raw.protocol, baud: raw.baud, parity: raw.parity, probe, options } as SlotSettings
 }
 
