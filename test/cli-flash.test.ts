@@ -109,4 +109,28 @@ describe('flashline fetch', () => {
     const bad = await runCli(['fetch', '--url', 'not a url'])
     expect(bad.code).toBe(2)
   }, 60_000)
+
+  it.each([
+    ['file:///etc/passwd', /unsupported URL scheme "file:"/],
+    ['ftp://127.0.0.1/fw.bin', /unsupported URL scheme "ftp:"/],
+    ['http://127.0.0.1:9/fw.bin', /--allow-http/],
+    ['https://127.0.0.1:9/fw%zz.bin', /percent-encoding/]
+  ])('exit 2 for --url %s, before anything is downloaded', async (url, message) => {
+    const r = await runCli(['fetch', '--url', url, '--data-dir', join(work.dir, 'd-url')])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(message)
+  }, 60_000)
+
+  it('never prints the user info or the signature of the URL (--json and human output, success and failure)', async () => {
+    const data = Buffer.from('y'.repeat(5000))
+    const { url } = server.addPackage('fetch/redact.bin', data, {})
+    const secretUrl = url.replace('https://', 'https://agent:hunter2@') + '?Expires=1&Signature=s3cr3tsig'
+    const json = await runCli(['fetch', '--url', secretUrl, '--ca', ca, '--data-dir', join(work.dir, 'd-redact'), '--json'])
+    expect(json.code, json.stderr).toBe(0)
+    const start = jsonEvents(json.stdout).find((e) => e.type === 'download-start')!
+    expect(start['url']).toBe(url)
+    const missing = await runCli(['fetch', '--url', secretUrl.replace('redact.bin', 'nope.bin'), '--ca', ca, '--data-dir', join(work.dir, 'd-redact')])
+    expect(missing.code).toBe(3)
+    for (const r of [json, missing]) expect(r.stdout + r.stderr).not.toMatch(/hunter2|s3cr3tsig/)
+  }, 60_000)
 })

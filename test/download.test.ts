@@ -217,7 +217,7 @@ describe('fetchPackage against the simulated HTTPS package server', () => {
   it('refuses plain http unless allowed, and verifies TLS (no trust root → tls error)', async () => {
     const name = `p${++n}.bin`
     const { url } = server.addPackage(name, data, {})
-    await expect(fetchPackage({ url: url.replace('https:', 'http:') }, {}, { cacheDir: cacheDir(), ca })).rejects.toMatchObject({ kind: 'usage', code: 'http-not-allowed' })
+    await expect(fetchPackage({ url: url.replace('https:', 'http:') }, {}, { cacheDir: cacheDir(), ca })).rejects.toMatchObject({ kind: 'download', code: 'http-not-allowed' })
     await expect(fetchPackage({ url }, {}, { cacheDir: cacheDir() })).rejects.toMatchObject({ kind: 'download', code: 'tls' })
   })
 

@@ -25,7 +25,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
       child.kill('SIGKILL')
       reject(new Error(`flashline ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`))
     }, options.timeoutMs ?? 60_000)
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr })
     })

@@ -1,8 +1,10 @@
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fetchPackage } from '../../engine/download/fetch-package'
+import { parsePackageUrl } from '../../engine/download/package-url'
 import { FlashlineError } from '../../engine/errors'
 import { defaultDataDir } from '../../engine/util/data-dir'
+import { redactUrl } from '../../engine/util/redact'
 import { hexDigest, int, parseFlags, readTextFile, required, str } from '../args'
 import { RateMeter, type Output } from '../output'
 
@@ -34,22 +36,24 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
   )
   const out = makeOutput(Boolean(flags['json']))
   const url = required(flags, 'url', 'the address of the package')
+  const allowHttp = Boolean(flags['allow-http'])
   try {
-    new URL(url)
-  } catch {
-    throw new FlashlineError('usage', 'bad-url', `--url "${url}" is not a valid URL`)
+    parsePackageUrl(url, allowHttp) // a URL typed here is the user's to fix: exit 2 before anything starts
+  } catch (e) {
+    if (e instanceof FlashlineError) throw new FlashlineError('usage', e.code, `--url: ${e.message}`)
+    throw e
   }
   const expect = { sha256: hexDigest(flags, 'sha256', 64), md5: hexDigest(flags, 'md5', 32), size: int(flags, 'size', { min: 0 }) }
   const dataDir = str(flags, 'data-dir') ?? defaultDataDir()
   const meter = new RateMeter()
-  out.event('download-start', { url: url.split('?')[0] })
+  out.event('download-start', { url: redactUrl(url) })
   const pkg = await fetchPackage(
     { url, bearerToken: str(flags, 'token') },
     expect,
     {
       cacheDir: join(dataDir, 'cache'),
       ca: readTextFile(flags, 'ca'),
-      allowHttp: Boolean(flags['allow-http']),
+      allowHttp,
       signal,
       onProgress: (p) => {
         if (!meter.due(100, p.total !== undefined && p.done === p.total)) return

@@ -8,6 +8,8 @@ import { writeFileAtomic } from '../store/atomic-file'
 import { compareExpectation, hashFile } from './hashers'
 import { httpGet, trustContext, type GetResponse } from './http-get'
 import { PackageSink } from './package-sink'
+import { parsePackageUrl } from './package-url'
+import { redactUrl } from '../util/redact'
 
 export interface FetchOptions {
   cacheDir: string
@@ -43,7 +45,7 @@ export function cachedPath(cacheDir: string, sha256: string): string {
  * returned only once it matches every expectation; a mismatching file never reaches the cache.
  */
 export async function fetchPackage(source: PackageSource, expect: PackageExpectation, options: FetchOptions): Promise<FetchedPackage> {
-  const url = parseUrl(source.url, options.allowHttp)
+  const url = parsePackageUrl(source.url, options.allowHttp)
   // MD5-only orders (FogCloud, Wudun) find their package through a small md5 → sha256 index.
   const known = expect.sha256 ?? (expect.md5 ? readIndex(options.cacheDir, expect.md5) : undefined)
   if (known) {
@@ -112,18 +114,20 @@ function writeIndex(cacheDir: string, md5: string, sha256: string): void {
   writeFileAtomic(join(cacheDir, 'md5', md5.toLowerCase()), sha256)
 }
 
-function parseUrl(raw: string, allowHttp?: boolean): URL {
-  let url: URL
+/** Where a redirect points, held to the same rules as the order's URL (no downgrade to http://). */
+function redirectTarget(location: string, from: URL, allowHttp?: boolean): URL {
+  let next: string
   try {
-    url = new URL(raw)
+    next = new URL(location, from).toString()
   } catch {
-    throw new FlashlineError('usage', 'bad-url', `the package URL "${raw.split('?')[0]}" is not a valid URL`)
+    throw new FlashlineError('download', 'bad-url', `the package server ${from.host} redirected to an invalid address "${redactUrl(location)}"`)
   }
-  if (url.protocol === 'http:' && !allowHttp) {
-    throw new FlashlineError('usage', 'http-not-allowed', `refusing plain http:// for ${url.host}: packages are fetched over https:// only (pass --allow-http for a trusted lab network)`)
+  try {
+    return parsePackageUrl(next, allowHttp)
+  } catch (e) {
+    if (e instanceof FlashlineError) throw new FlashlineError(e.kind, e.code, `the package server ${from.host} redirected elsewhere: ${e.message}`)
+    throw e
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new FlashlineError('usage', 'bad-url', `unsupported URL scheme "${url.protocol}" for the package`)
-  return url
 }
 
 interface DownloadState {
@@ -157,7 +161,7 @@ async function downloadOnce(first: URL, source: PackageSource, expect: PackageEx
     if (status >= 300 && status < 400 && res.headers['location']) {
       res.discard()
       if (hop >= MAX_REDIRECTS) throw new FlashlineError('download', 'redirects', `too many redirects fetching the package from ${first.host}`)
-      url = parseUrl(new URL(res.headers['location'], url).toString(), options.allowHttp)
+      url = redirectTarget(res.headers['location'], url, options.allowHttp)
       continue
     }
     if (status === 401 || status === 403) {

@@ -62,9 +62,10 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x')
-    const path = decodeURIComponent(url.pathname)
     const headers: Record<string, string | undefined> = {}
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v
+    const decoded = safeDecode(url.pathname)
+    const path = decoded ?? url.pathname
     const record: ServedRequest = { path, headers, status: 0, range: headers['range'] }
     requests.push(record)
     const reply = (status: number, body = ''): void => {
@@ -72,6 +73,8 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
       res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) })
       res.end(body)
     }
+    // malformed percent-encoding: a 400 like any web server answers, not a crashed simulator
+    if (decoded === undefined) return reply(400, 'malformed percent-encoding in the path')
     const entry = entries.get(path.replace(/^\/packages\//, ''))
     if (!entry || !path.startsWith('/packages/')) return reply(404, 'no such package')
     const { access } = entry
@@ -175,5 +178,13 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
+  }
+}
+
+function safeDecode(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return undefined
   }
 }
