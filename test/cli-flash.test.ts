@@ -1,6 +1,6 @@
 /** `flashline flash` and `flashline fetch` as a technician runs them: real process, real pty, real HTTPS. */
 import { createHash } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
@@ -83,6 +83,9 @@ describe('flashline fetch', () => {
     writeFileSync(ca, simTls().ca)
   })
   afterAll(async () => server.close())
+  afterEach(() => {
+    for (const k of Object.keys(server.faults)) delete server.faults[k as keyof typeof server.faults]
+  })
 
   it('downloads, verifies and copies a package for offline work; a second run comes from the cache', async () => {
     const data = makeFirmwareImage({ version: '4.4.4', size: 200_000 })
@@ -108,6 +111,28 @@ describe('flashline fetch', () => {
     expect(wrong.code).toBe(4)
     const bad = await runCli(['fetch', '--url', 'not a url'])
     expect(bad.code).toBe(2)
+  }, 60_000)
+
+  it('--size: the right size passes; a wrong one fails with exit 4 before the body is read, also when the body comes chunked', async () => {
+    const data = makeFirmwareImage({ version: '5.0.0', size: 8 * 1024 * 1024, seed: 3 })
+    const { url } = server.addPackage('fetch/sized.bin', data, {})
+    const right = await runCli(['fetch', '--url', url, '--size', String(data.length), '--ca', ca, '--data-dir', join(work.dir, 'd-size1'), '--json'])
+    expect(right.code, right.stderr).toBe(0)
+    expect(jsonEvents(right.stdout).find((e) => e.type === 'download-done')).toMatchObject({ size: data.length })
+
+    const announced = await runCli(['fetch', '--url', url, '--size', '4096', '--ca', ca, '--data-dir', join(work.dir, 'd-size2')])
+    expect(announced.code).toBe(4)
+    expect(announced.stderr).toMatch(/size mismatch: expected 4096, the server offers 8388608/)
+
+    server.faults.noLength = true
+    server.faults.bytesPerSecond = 8 * 1024 * 1024 // one second for the whole body
+    const dataDir = join(work.dir, 'd-size3')
+    const chunked = await runCli(['fetch', '--url', url, '--size', '4096', '--ca', ca, '--data-dir', dataDir])
+    expect(chunked.code).toBe(4)
+    expect(chunked.stderr).toMatch(/expected 4096 bytes, the server sent more/)
+    const served = server.requests.filter((r) => r.path.endsWith('fetch/sized.bin')).at(-1)!
+    expect(served.bytesSent).toBeLessThan(2 * 1024 * 1024) // not the whole 8 MiB
+    expect(readdirSync(join(dataDir, 'cache', 'partial')).filter((f) => f.endsWith('.part'))).toEqual([])
   }, 60_000)
 
   it.each([

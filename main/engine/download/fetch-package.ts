@@ -63,12 +63,16 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
   const digests = { md5: expect.md5 !== undefined || options.allDigests, sum32: expect.sum32 !== undefined || options.allDigests }
   // A partial file an earlier run left behind is hashed by the sink's worker while the request is
   // already on its way; the body waits for it (see downloadOnce).
-  const resumeAt = existsSync(part) ? statSync(part).size : 0
+  let resumeAt = existsSync(part) ? statSync(part).size : 0
+  if (expect.size !== undefined && resumeAt > expect.size) {
+    closeSync(openSync(part, 'w')) // longer than the package can be: not a prefix of it
+    resumeAt = 0
+  }
   const sink = new PackageSink(part, digests)
   if (options.ca && url.protocol === 'https:') trustContext(options.ca) // while the sink's worker starts
   const opened = sink.open()
   opened.catch(() => undefined) // awaited before the first body byte
-  const state: DownloadState = { sink, opened, part, digests, have: resumeAt, total: undefined, started: Date.now(), startedAt: resumeAt }
+  const state: DownloadState = { sink, opened, part, digests, have: resumeAt, total: undefined, limit: expect.size, started: Date.now(), startedAt: resumeAt }
   let attempt = 0
   let digest
   try {
@@ -86,6 +90,11 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
       }
     }
     digest = await state.sink.digest()
+  } catch (e) {
+    await state.sink.dispose()
+    // bytes that cannot be the package are not kept for a resume
+    if (e instanceof FlashlineError && e.kind === 'integrity') rmSync(part, { force: true })
+    throw e
   } finally {
     await state.sink.dispose()
   }
@@ -138,6 +147,8 @@ interface DownloadState {
   digests: { md5?: boolean; sum32?: boolean }
   have: number
   total: number | undefined
+  /** The expected size: receiving more than this stops the download at once. */
+  limit: number | undefined
   started: number
   startedAt: number
 }
@@ -286,6 +297,12 @@ function receive(res: GetResponse, part: string, state: DownloadState, options: 
     res.body({
       data: (chunk) => {
         if (settled) return false
+        if (state.limit !== undefined && received + chunk.length > state.limit) {
+          // a chunked or close-delimited body has no length to check up front: stop at the first byte too many
+          res.discard()
+          finish(oversize(state.limit, received + chunk.length))
+          return false
+        }
         try {
           sink.write(chunk) // copies: the chunk is the socket's reused read buffer
         } catch (e) {
@@ -313,6 +330,14 @@ function receive(res: GetResponse, part: string, state: DownloadState, options: 
         else finish(e instanceof Retryable || e instanceof FlashlineError ? e : new Retryable(e.message))
       }
     })
+  })
+}
+
+function oversize(limit: number, got: number): FlashlineError {
+  return new FlashlineError('integrity', 'mismatch', `package size mismatch: expected ${limit} bytes, the server sent more (${got} so far); download stopped, the package was not flashed`, {
+    field: 'size',
+    expected: String(limit),
+    actual: `more than ${limit}`
   })
 }
 
