@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -55,7 +55,9 @@ describe('package digests', () => {
       const sink = new PackageSink(part, { md5: true, sum32: true })
       expect(await sink.open()).toBe(1_234_567)
       for (let i = 1_234_567; i < data.length; i += 70_001) sink.write(data.subarray(i, Math.min(i + 70_001, data.length)))
-      expect(await sink.digest()).toEqual(plain.digest())
+      const { file, ...sums } = await sink.digest()
+      expect(sums).toEqual(plain.digest())
+      expect(file).toMatchObject({ size: data.length, ino: statSync(part).ino })
       expect(readFileSync(part).equals(data)).toBe(true)
       const shaOnly = new PackageSink(join(dir.dir, 'y.part'), {})
       await shaOnly.open()

@@ -1,4 +1,5 @@
 import { copyFileSync, mkdirSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fetchPackage } from '../../engine/download/fetch-package'
 import { parsePackageUrl } from '../../engine/download/package-url'
@@ -6,7 +7,7 @@ import { FlashlineError } from '../../engine/errors'
 import { defaultDataDir } from '../../engine/util/data-dir'
 import { redactUrl } from '../../engine/util/redact'
 import { hexDigest, int, parseFlags, readTextFile, required, str } from '../args'
-import { RateMeter, type Output } from '../output'
+import { formatBytes, RateMeter, type Output } from '../output'
 
 export const FETCH_HELP = `flashline fetch --url URL [--token T] [--sha256 H | --md5 H] [--size N] [--out FILE] [--ca FILE] [--allow-http] [--json]
   Download (resumable) and verify a package into the cache, for offline work.
@@ -55,6 +56,11 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
       ca: readTextFile(flags, 'ca'),
       allowHttp,
       signal,
+      onWait: (w) => {
+        const who = w.owner ? `pid ${w.owner.pid}${w.owner.host === hostname() ? '' : ` on ${w.owner.host}`}` : 'another process'
+        out.event('download-wait', { pid: w.owner?.pid, host: w.owner?.host, partialBytes: w.partialBytes, waitedMs: w.waitedMs })
+        out.info(`waiting for another flashline process (${who}) that is downloading this package into the same cache (${formatBytes(w.partialBytes)} so far)`)
+      },
       onProgress: (p) => {
         if (!meter.due(100, p.total !== undefined && p.done === p.total)) return
         out.event('download-progress', { done: p.done, total: p.total, bytesPerSec: Math.round(p.bytesPerSec) })

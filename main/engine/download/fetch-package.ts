@@ -7,7 +7,8 @@ import type { PackageOnDisk } from '../jobs/job-record'
 import { writeFileAtomic } from '../store/atomic-file'
 import { compareExpectation, hashFile } from './hashers'
 import { httpGet, trustContext, type GetResponse } from './http-get'
-import { PackageSink } from './package-sink'
+import { PackageLock, type LockWait } from './package-lock'
+import { PackageSink, type SinkDigest } from './package-sink'
 import { parsePackageUrl } from './package-url'
 import { redactUrl } from '../util/redact'
 
@@ -25,6 +26,10 @@ export interface FetchOptions {
   partKey?: string
   /** Also compute MD5 and the byte sum when no expectation asks for them (e.g. to show them). */
   allDigests?: boolean
+  /** Another process is downloading the same package into this cache: called when waiting starts and every few seconds. */
+  onWait?: (w: LockWait) => void
+  /** Stop waiting for another process's download when its partial file has not grown for this long (default 5 min). */
+  lockWaitMs?: number
 }
 
 export type FetchedPackage = PackageOnDisk & { fromCache: boolean }
@@ -43,22 +48,62 @@ export function cachedPath(cacheDir: string, sha256: string): string {
  * pass. Resumes dropped connections with `Range: bytes=N-` (accepting only a matching 206, starting
  * over on 200); 401/403 mean the token or URL expired and are never retried. The package is
  * returned only once it matches every expectation; a mismatching file never reaches the cache.
+ *
+ * Processes sharing a data directory download a package once: the partial file is guarded by a
+ * lock (see package-lock.ts), a second process waits and then takes the package from the cache, and
+ * a partial file left by a process that died is resumed by the next one.
  */
 export async function fetchPackage(source: PackageSource, expect: PackageExpectation, options: FetchOptions): Promise<FetchedPackage> {
   const url = parsePackageUrl(source.url, options.allowHttp)
-  // MD5-only orders (FogCloud, Wudun) find their package through a small md5 → sha256 index.
-  const known = expect.sha256 ?? (expect.md5 ? readIndex(options.cacheDir, expect.md5) : undefined)
-  if (known) {
-    const hit = cachedPath(options.cacheDir, known)
-    if (existsSync(hit)) {
-      const digest = await hashFile(hit)
-      if (!compareExpectation(digest, expect)) return { path: hit, ...digest, fromCache: true }
-      rmSync(hit, { force: true }) // a damaged cache entry is dropped, never flashed
+  const cached = await fromCache(options.cacheDir, expect)
+  if (cached) return cached
+  const partial = join(options.cacheDir, 'partial')
+  onDisk(`cannot create the download folder ${partial}`, () => mkdirSync(partial, { recursive: true }))
+  const key = options.partKey || defaultKey(source, expect)
+  const part = join(partial, `${key}.part`)
+  const lock = await PackageLock.acquire(join(partial, `${key}.lock`), {
+    partPath: part,
+    signal: options.signal,
+    maxStallMs: options.lockWaitMs ?? 5 * 60_000,
+    onWait: options.onWait
+  })
+  try {
+    if (lock.waited) {
+      // another process had it: its result is in the cache unless it failed
+      const theirs = await fromCache(options.cacheDir, expect)
+      if (theirs) return theirs
     }
+    return await download(url, source, expect, options, part, lock)
+  } finally {
+    lock.release()
   }
-  mkdirSync(join(options.cacheDir, 'partial'), { recursive: true })
-  const key = options.partKey || createHash('sha256').update(source.url.split('?')[0]!).digest('hex').slice(0, 32)
-  const part = join(options.cacheDir, 'partial', `${key}.part`)
+}
+
+/** A verified cache entry for what the order expects, if there is one. */
+async function fromCache(cacheDir: string, expect: PackageExpectation): Promise<FetchedPackage | undefined> {
+  // MD5-only orders (FogCloud, Wudun) find their package through a small md5 → sha256 index.
+  const known = expect.sha256 ?? (expect.md5 ? readIndex(cacheDir, expect.md5) : undefined)
+  if (!known) return undefined
+  const hit = cachedPath(cacheDir, known)
+  if (!existsSync(hit)) return undefined
+  const digest = await hashFile(hit)
+  if (!compareExpectation(digest, expect)) return { path: hit, ...digest, fromCache: true }
+  rmSync(hit, { force: true }) // a damaged cache entry is dropped, never flashed
+  return undefined
+}
+
+/** The partial file's name: the package's hash when the order gives one (so every order for it shares it), else the URL's. */
+function defaultKey(source: PackageSource, expect: PackageExpectation): string {
+  if (expect.sha256) return `sha256-${expect.sha256.toLowerCase()}`
+  if (expect.md5) return `md5-${expect.md5.toLowerCase()}`
+  return createHash('sha256').update(source.url.split('?')[0]!).digest('hex').slice(0, 32)
+}
+
+async function download(url: URL, source: PackageSource, expect: PackageExpectation, options: FetchOptions, part: string, lock: PackageLock): Promise<FetchedPackage> {
+  // If another process takes the lock over (it judged ours abandoned), stop touching the partial file.
+  const lost = new AbortController()
+  lock.onLost(() => lost.abort())
+  options = { ...options, signal: options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal }
   const retries = options.retries ?? 5
   const digests = { md5: expect.md5 !== undefined || options.allDigests, sum32: expect.sum32 !== undefined || options.allDigests }
   // A partial file an earlier run left behind is hashed by the sink's worker while the request is
@@ -74,7 +119,7 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
   opened.catch(() => undefined) // awaited before the first body byte
   const state: DownloadState = { sink, opened, part, digests, have: resumeAt, total: undefined, limit: expect.size, started: Date.now(), startedAt: resumeAt }
   let attempt = 0
-  let digest
+  let digest: SinkDigest
   try {
     for (;;) {
       if (options.signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
@@ -90,13 +135,24 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
       }
     }
     digest = await state.sink.digest()
+    if (lock.lost) throw lockLost(lock)
   } catch (e) {
     await state.sink.dispose()
+    if (lock.lost) throw lockLost(lock) // the partial file is the new owner's now: leave it alone
     // bytes that cannot be the package are not kept for a resume
     if (e instanceof FlashlineError && e.kind === 'integrity') rmSync(part, { force: true })
     throw e
   } finally {
     await state.sink.dispose()
+  }
+  if (digest.file.size !== digest.size) {
+    rmSync(part, { force: true })
+    throw new FlashlineError(
+      'integrity',
+      'changed',
+      `the partial file ${part} holds ${digest.file.size} bytes but ${digest.size} were received and hashed: something else wrote to it; the package was not flashed`,
+      { field: 'size', expected: String(digest.size), actual: String(digest.file.size) }
+    )
   }
   const mismatch = compareExpectation(digest, expect)
   if (mismatch) {
@@ -104,10 +160,40 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
     throw new FlashlineError('integrity', 'mismatch', `package ${mismatch.field} mismatch: expected ${mismatch.expected}, got ${mismatch.actual}; the package was not flashed`, { ...mismatch })
   }
   const final = cachedPath(options.cacheDir, digest.sha256)
-  mkdirSync(join(options.cacheDir, 'sha256'), { recursive: true })
-  renameSync(part, final)
+  onDisk(`cannot move the verified package into the cache ${final}`, () => {
+    mkdirSync(join(options.cacheDir, 'sha256'), { recursive: true })
+    renameSync(part, final)
+  })
+  const { file, ...sums } = digest
+  const st = statSync(final)
+  if (st.ino !== file.ino || st.dev !== file.dev || st.size !== file.size) {
+    // Not the file that was hashed (another process put its own copy of this package there): check what is there.
+    const there = await hashFile(final)
+    if (there.sha256 !== digest.sha256 || compareExpectation(there, expect)) {
+      rmSync(final, { force: true })
+      throw new FlashlineError('integrity', 'changed', `the cached package ${final} changed after it was verified; the package was not flashed`)
+    }
+  }
   if (digest.md5) writeIndex(options.cacheDir, digest.md5, digest.sha256)
-  return { path: final, ...digest, fromCache: false }
+  return { path: final, ...sums, fromCache: false }
+}
+
+/** Runs a file-system step; its failure becomes a download error that names what could not be done. */
+function onDisk<T>(what: string, step: () => T): T {
+  try {
+    return step()
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new FlashlineError('download', 'disk', `${what}: ${(e as Error).message}`, code ? { errno: code } : undefined)
+  }
+}
+
+function lockLost(lock: PackageLock): FlashlineError {
+  return new FlashlineError(
+    'download',
+    'lock-lost',
+    `another flashline process took over this download (it judged the lock ${lock.path} abandoned); this attempt stopped and kept nothing — try again`
+  )
 }
 
 function readIndex(cacheDir: string, md5: string): string | undefined {

@@ -4,15 +4,17 @@ import { byteSum, type PackageDigest } from './hashers'
 
 /**
  * Worker half of PackageSink. Plain JS in a string, so it runs the same under tsx and in the app
- * bundle. Owns the partial file: appends each batch, then hashes it (SHA-256 always, MD5 and the
- * byte sum when asked), and acknowledges the bytes that are on disk and hashed.
+ * bundle. Owns the partial file through one descriptor: hashes what an earlier run left in it, then
+ * writes each batch at its offset and hashes the bytes read back from the file there, so the digest
+ * is of what the file holds, not of what was meant to be written. At the end it reports the file's
+ * size and identity (dev, ino) so the caller can prove the file it keeps is the one hashed.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
 const fs = require('node:fs')
 const byteSum = (${byteSum.toString()})
-const { path, md5: wantMd5, sum32: wantSum } = workerData
+const { path, md5: wantMd5, sum32: wantSum, batch } = workerData
 const sha256 = createHash('sha256')
 const md5 = wantMd5 ? createHash('md5') : null
 let sum = 0
@@ -23,23 +25,21 @@ const hash = (chunk) => {
   if (wantSum) sum = (sum + byteSum(chunk)) % 0x100000000
   size += chunk.length
 }
+const back = Buffer.allocUnsafe(batch)
+const failed = (e) => parentPort.postMessage({ type: 'error', message: e.message, code: e.code })
 let fd
 try {
+  // read-write without O_APPEND: every write goes exactly where this worker says
+  fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644)
   // bytes an earlier run left in the partial file are part of the package: hash them first
-  if (fs.existsSync(path)) {
-    const rfd = fs.openSync(path, 'r')
-    const buf = Buffer.alloc(1 << 20)
-    for (;;) {
-      const n = fs.readSync(rfd, buf, 0, buf.length, null)
-      if (n <= 0) break
-      hash(buf.subarray(0, n))
-    }
-    fs.closeSync(rfd)
+  for (;;) {
+    const n = fs.readSync(fd, back, 0, back.length, size)
+    if (n <= 0) break
+    hash(back.subarray(0, n))
   }
-  fd = fs.openSync(path, 'a')
   parentPort.postMessage({ type: 'ready', size })
 } catch (e) {
-  parentPort.postMessage({ type: 'error', message: e.message })
+  failed(e)
 }
 parentPort.on('message', (m) => {
   try {
@@ -50,21 +50,32 @@ parentPort.on('message', (m) => {
       return
     }
     if (m === 'end') {
+      const st = fs.fstatSync(fd)
       fs.closeSync(fd)
       fd = undefined
       const le = Buffer.alloc(4)
       le.writeUInt32LE(sum >>> 0)
-      parentPort.postMessage({ type: 'digest', size, sha256: sha256.digest('hex'), md5: md5 ? md5.digest('hex') : undefined, sum32: wantSum ? le.toString('hex') : undefined })
+      parentPort.postMessage({
+        type: 'digest', size, sha256: sha256.digest('hex'), md5: md5 ? md5.digest('hex') : undefined, sum32: wantSum ? le.toString('hex') : undefined,
+        file: { size: st.size, dev: st.dev, ino: st.ino }
+      })
       return
     }
     const chunk = new Uint8Array(m)
+    const at = size
     let off = 0
-    while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off)
-    hash(chunk)
+    while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off, at + off)
+    let got = 0
+    while (got < chunk.length) {
+      const n = fs.readSync(fd, back, got, chunk.length - got, at + got)
+      if (n <= 0) throw new Error('the partial file is shorter than what was just written to it (truncated by another process?)')
+      got += n
+    }
+    hash(back.subarray(0, chunk.length))
     // the buffer goes back to be filled again: no allocation per MiB on either side
     parentPort.postMessage({ type: 'ack', bytes: chunk.length, buffer: m }, [m])
   } catch (e) {
-    parentPort.postMessage({ type: 'error', message: e.message })
+    failed(e)
   }
 })
 `
@@ -73,11 +84,21 @@ const BATCH = 1 << 20
 const HIGH_WATER = 8 * 1024 * 1024
 const LOW_WATER = 2 * 1024 * 1024
 
+/** The partial file as it stood when the digest was taken. */
+export interface FileIdentity {
+  size: number
+  dev: number
+  ino: number
+}
+
+/** Digests of the bytes read back from the partial file, and which file that was. */
+export type SinkDigest = PackageDigest & { file: FileIdentity }
+
 type FromSink =
   | { type: 'ready'; size: number }
   | { type: 'ack'; bytes: number; buffer: ArrayBuffer }
-  | { type: 'digest'; size: number; sha256: string; md5?: string; sum32?: string }
-  | { type: 'error'; message: string }
+  | { type: 'digest'; size: number; sha256: string; md5?: string; sum32?: string; file: FileIdentity }
+  | { type: 'error'; message: string; code?: string }
   | { type: 'closed' }
 
 /**
@@ -95,7 +116,7 @@ export class PackageSink {
   private filled = 0
   private failure: Error | null = null
   private waiters: Array<() => void> = []
-  private digestWaiter: ((d: PackageDigest) => void) | null = null
+  private digestWaiter: ((d: SinkDigest) => void) | null = null
   private closed: (() => void) | null = null
   private disposed = false
   private readonly worker: Worker
@@ -105,7 +126,7 @@ export class PackageSink {
     readonly path: string,
     digests: { md5?: boolean; sum32?: boolean }
   ) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, md5: Boolean(digests.md5), sum32: Boolean(digests.sum32) } })
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, md5: Boolean(digests.md5), sum32: Boolean(digests.sum32), batch: BATCH } })
     this.worker.on('message', (m: FromSink) => {
       if (m.type === 'ready') {
         this.written = m.size
@@ -117,10 +138,10 @@ export class PackageSink {
         this.written += m.bytes
         this.wake()
       } else if (m.type === 'digest') {
-        this.digestWaiter?.({ size: m.size, sha256: m.sha256, ...(m.md5 ? { md5: m.md5 } : {}), ...(m.sum32 ? { sum32: m.sum32 } : {}) })
+        this.digestWaiter?.({ size: m.size, sha256: m.sha256, ...(m.md5 ? { md5: m.md5 } : {}), ...(m.sum32 ? { sum32: m.sum32 } : {}), file: m.file })
       } else if (m.type === 'closed') {
         this.closed?.()
-      } else this.fail(new FlashlineError('download', 'disk', `cannot write the package to ${path}: ${m.message}`))
+      } else this.fail(new FlashlineError('download', 'disk', `cannot write the package to ${path}: ${m.message}`, m.code ? { errno: m.code } : undefined))
     })
     this.worker.on('error', (e) => this.fail(new FlashlineError('download', 'disk', `the download writer failed: ${e.message}`)))
   }
@@ -193,10 +214,10 @@ export class PackageSink {
     })
   }
 
-  /** Closes the file and returns the digests of everything written. */
-  async digest(): Promise<PackageDigest> {
+  /** Closes the file and returns the digests of everything written (as read back) and the file's identity. */
+  async digest(): Promise<SinkDigest> {
     await this.settle()
-    const d = await new Promise<PackageDigest>((resolve, reject) => {
+    const d = await new Promise<SinkDigest>((resolve, reject) => {
       this.digestWaiter = resolve
       const check = (): void => void (this.failure ? reject(this.failure) : this.waiters.push(check))
       check()
