@@ -5,6 +5,7 @@ import { FlashlineError } from '../errors'
 import type { PackageExpectation, PackageSource } from '../model'
 import type { PackageOnDisk } from '../jobs/job-record'
 import { writeFileAtomic } from '../store/atomic-file'
+import { diskFullError, freeBytes, isDiskFull } from './disk-space'
 import { compareExpectation, hashFile } from './hashers'
 import { httpGet, trustContext, type GetResponse } from './http-get'
 import { PackageLock, type LockWait } from './package-lock'
@@ -58,15 +59,26 @@ export async function fetchPackage(source: PackageSource, expect: PackageExpecta
   const cached = await fromCache(options.cacheDir, expect)
   if (cached) return cached
   const partial = join(options.cacheDir, 'partial')
-  onDisk(`cannot create the download folder ${partial}`, () => mkdirSync(partial, { recursive: true }))
+  try {
+    onDisk(`cannot create the download folder ${partial}`, () => mkdirSync(partial, { recursive: true }))
+  } catch (e) {
+    if (isDiskFull(e)) throw diskFullError(options.cacheDir, { size: expect.size, received: 0, free: freeBytes(options.cacheDir), deleted: false, errno: errnoOf(e) })
+    throw e
+  }
   const key = options.partKey || defaultKey(source, expect)
   const part = join(partial, `${key}.part`)
-  const lock = await PackageLock.acquire(join(partial, `${key}.lock`), {
-    partPath: part,
-    signal: options.signal,
-    maxStallMs: options.lockWaitMs ?? 5 * 60_000,
-    onWait: options.onWait
-  })
+  let lock: PackageLock
+  try {
+    lock = await PackageLock.acquire(join(partial, `${key}.lock`), {
+      partPath: part,
+      signal: options.signal,
+      maxStallMs: options.lockWaitMs ?? 5 * 60_000,
+      onWait: options.onWait
+    })
+  } catch (e) {
+    if (isDiskFull(e)) throw diskFullError(options.cacheDir, { size: expect.size, received: 0, free: freeBytes(options.cacheDir), deleted: false, errno: errnoOf(e) })
+    throw e
+  }
   try {
     if (lock.waited) {
       // another process had it: its result is in the cache unless it failed
@@ -139,8 +151,14 @@ async function download(url: URL, source: PackageSource, expect: PackageExpectat
   } catch (e) {
     await state.sink.dispose()
     if (lock.lost) throw lockLost(lock) // the partial file is the new owner's now: leave it alone
-    // bytes that cannot be the package are not kept for a resume
-    if (e instanceof FlashlineError && e.kind === 'integrity') rmSync(part, { force: true })
+    if (isDiskFull(e)) {
+      // the disk is full: free what this download took first (job records and reports live there too)
+      const received = Math.max(state.have, sizeOf(part))
+      rmSync(part, { force: true })
+      throw diskFullError(options.cacheDir, { size: state.total ?? expect.size, received, free: freeBytes(options.cacheDir), deleted: true, errno: errnoOf(e) })
+    }
+    // bytes that cannot be the package are not kept for a resume; nor is an empty file
+    if ((e instanceof FlashlineError && e.kind === 'integrity') || sizeOf(part) === 0) rmSync(part, { force: true })
     throw e
   } finally {
     await state.sink.dispose()
@@ -174,7 +192,13 @@ async function download(url: URL, source: PackageSource, expect: PackageExpectat
       throw new FlashlineError('integrity', 'changed', `the cached package ${final} changed after it was verified; the package was not flashed`)
     }
   }
-  if (digest.md5) writeIndex(options.cacheDir, digest.md5, digest.sha256)
+  if (digest.md5) {
+    try {
+      writeIndex(options.cacheDir, digest.md5, digest.sha256)
+    } catch {
+      // the index only saves a download for the next MD5-only order; the package itself is in place
+    }
+  }
   return { path: final, ...sums, fromCache: false }
 }
 
@@ -185,6 +209,19 @@ function onDisk<T>(what: string, step: () => T): T {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     throw new FlashlineError('download', 'disk', `${what}: ${(e as Error).message}`, code ? { errno: code } : undefined)
+  }
+}
+
+function errnoOf(e: unknown): string | undefined {
+  const errno = e instanceof FlashlineError ? e.details?.['errno'] : (e as NodeJS.ErrnoException).code
+  return typeof errno === 'string' ? errno : undefined
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
   }
 }
 
@@ -319,6 +356,13 @@ async function downloadOnce(first: URL, source: PackageSource, expect: PackageEx
         await restart(part, state)
         throw new Retryable('the partial file changed while resuming; starting over')
       }
+    }
+    const size = state.total ?? expect.size
+    const free = size !== undefined ? freeBytes(options.cacheDir) : undefined
+    if (size !== undefined && free !== undefined && free < size - state.have) {
+      // fail now rather than fill the disk the job records and reports also live on
+      res.discard()
+      throw diskFullError(options.cacheDir, { size, received: state.have, free, deleted: false })
     }
     await receive(res, part, state, options)
     return
