@@ -1,6 +1,6 @@
 /** `flashline flash` and `flashline fetch` as a technician runs them: real process, real pty, real HTTPS. */
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
@@ -133,6 +133,29 @@ describe('flashline fetch', () => {
     const served = server.requests.filter((r) => r.path.endsWith('fetch/sized.bin')).at(-1)!
     expect(served.bytesSent).toBeLessThan(2 * 1024 * 1024) // not the whole 8 MiB
     expect(readdirSync(join(dataDir, 'cache', 'partial')).filter((f) => f.endsWith('.part'))).toEqual([])
+  }, 60_000)
+
+  it('--out an existing directory puts the package inside it, named after the URL; nothing else is left there', async () => {
+    const data = makeFirmwareImage({ version: '6.0.0', size: 50_000, seed: 4 })
+    const { url } = server.addPackage('fetch/into-dir/fw-6.0.0.bin', data, {})
+    const dir = join(work.dir, 'out-dir')
+    mkdirSync(dir)
+    const r = await runCli(['fetch', '--url', url, '--ca', ca, '--out', dir, '--data-dir', join(work.dir, 'd-out1'), '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(join(dir, 'fw-6.0.0.bin')).equals(data)).toBe(true)
+    expect(readdirSync(dir)).toEqual(['fw-6.0.0.bin'])
+    expect(jsonEvents(r.stdout).find((e) => e.type === 'download-done')).toMatchObject({ path: join(dir, 'fw-6.0.0.bin') })
+  }, 60_000)
+
+  it('--out where nothing can be written is exit 2 naming the path and the OS error, before anything is downloaded', async () => {
+    const data = Buffer.alloc(10_000, 1)
+    const { url } = server.addPackage('fetch/no-out.bin', data, {})
+    const file = join(work.dir, 'a-file')
+    writeFileSync(file, 'x')
+    const r = await runCli(['fetch', '--url', url, '--ca', ca, '--out', join(file, 'fw.bin'), '--data-dir', join(work.dir, 'd-out2')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`--out ${join(file, 'fw.bin')}: cannot write there (ENOTDIR`)
+    expect(server.requests.filter((q) => q.path.endsWith('fetch/no-out.bin'))).toHaveLength(0)
   }, 60_000)
 
   it.each([

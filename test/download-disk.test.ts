@@ -14,9 +14,9 @@ import { simTls } from '../main/engine/sim/tls'
 import { runCli } from './harness/cli'
 
 /** Mounts a tmpfs of `size` at a fresh directory; returns it and how to undo it. */
-function smallDisk(size: string): { dir: string; unmount: () => void } {
+function smallDisk(size: string, readOnly = false): { dir: string; unmount: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'flashline-disk-'))
-  const args = ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]
+  const args = ['-t', 'tmpfs', '-o', `size=${size}${readOnly ? ',ro' : ''}`, 'tmpfs', dir]
   const attempts: Array<[string, string[]]> = process.getuid?.() === 0 ? [['mount', args]] : [['sudo', ['-n', 'mount', ...args]]]
   const errors: string[] = []
   for (const [cmd, a] of attempts) {
@@ -109,6 +109,28 @@ describe('a full disk during a download (2 MiB tmpfs, 3 MiB package)', () => {
       expect(existsSync(join(disk.dir, 'cache', 'partial')) ? readdirSync(join(disk.dir, 'cache', 'partial')) : []).toEqual([])
     } finally {
       rmSync(caFile, { force: true })
+    }
+  }, 60_000)
+})
+
+describe('`flashline fetch --out` on a read-only file system', () => {
+  it('exit 2 naming the path and EROFS, before anything is downloaded', async () => {
+    const server = await startPackageServer({ tls: true })
+    const disk = smallDisk('1m', true)
+    const caFile = join(tmpdir(), `flashline-ro-ca-${process.pid}.pem`)
+    writeFileSync(caFile, simTls().ca)
+    const dataDir = mkdtempSync(join(tmpdir(), 'flashline-ro-data-'))
+    try {
+      const { url } = server.addPackage('ro/fw.bin', Buffer.alloc(5000, 7), {})
+      const r = await runCli(['fetch', '--url', url, '--ca', caFile, '--out', join(disk.dir, 'fw.bin'), '--data-dir', dataDir])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(`--out ${join(disk.dir, 'fw.bin')}: cannot write in ${disk.dir} (EROFS`)
+      expect(server.requests).toHaveLength(0)
+    } finally {
+      disk.unmount()
+      rmSync(caFile, { force: true })
+      rmSync(dataDir, { recursive: true, force: true })
+      await server.close()
     }
   }, 60_000)
 })
