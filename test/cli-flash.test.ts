@@ -1,6 +1,6 @@
 /** `flashline flash` and `flashline fetch` as a technician runs them: real process, real pty, real HTTPS. */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
@@ -133,6 +133,37 @@ describe('flashline fetch', () => {
     const served = server.requests.filter((r) => r.path.endsWith('fetch/sized.bin')).at(-1)!
     expect(served.bytesSent).toBeLessThan(2 * 1024 * 1024) // not the whole 8 MiB
     expect(readdirSync(join(dataDir, 'cache', 'partial')).filter((f) => f.endsWith('.part'))).toEqual([])
+  }, 60_000)
+
+  it('the token from --token-file (warned about when others can read it) or env FLASHLINE_TOKEN; with --token as well it is exit 2', async () => {
+    const data = Buffer.alloc(20_000, 3)
+    const { url } = server.addPackage('fetch/tok.bin', data, { token: 'file-token-1' })
+    const served = () => server.requests.filter((q) => q.path.endsWith('fetch/tok.bin'))
+    const tokenFile = join(work.dir, 'token')
+    writeFileSync(tokenFile, 'file-token-1\n', { mode: 0o600 })
+    chmodSync(tokenFile, 0o600)
+    const own = await runCli(['fetch', '--url', url, '--token-file', tokenFile, '--ca', ca, '--data-dir', join(work.dir, 'd-tok1')])
+    expect(own.code, own.stderr).toBe(0)
+    expect(own.stderr).toBe('')
+    expect(served().at(-1)!.headers['authorization']).toBe('Bearer file-token-1')
+
+    chmodSync(tokenFile, 0o644)
+    const shared = await runCli(['fetch', '--url', url, '--token-file', tokenFile, '--ca', ca, '--data-dir', join(work.dir, 'd-tok2')])
+    expect(shared.code, shared.stderr).toBe(0)
+    expect(shared.stderr).toMatch(new RegExp(`warning: --token-file ${tokenFile} is readable by its group and other users \\(mode 644\\); chmod 600`))
+
+    const env = await runCli(['fetch', '--url', url, '--ca', ca, '--data-dir', join(work.dir, 'd-tok3')], { env: { FLASHLINE_TOKEN: 'file-token-1' } })
+    expect(env.code, env.stderr).toBe(0)
+    expect(served().at(-1)!.headers['authorization']).toBe('Bearer file-token-1')
+
+    const before = served().length
+    const both = await runCli(['fetch', '--url', url, '--token', 'x', '--token-file', tokenFile, '--ca', ca, '--data-dir', join(work.dir, 'd-tok4')])
+    expect(both.code).toBe(2)
+    expect(both.stderr).toMatch(/--token and --token-file cannot be combined/)
+    const missing = await runCli(['fetch', '--url', url, '--token-file', join(work.dir, 'no-token'), '--ca', ca, '--data-dir', join(work.dir, 'd-tok4')])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/--token-file .*no-token: no such file/)
+    expect(served()).toHaveLength(before)
   }, 60_000)
 
   it('--out an existing directory puts the package inside it, named after the URL; nothing else is left there', async () => {

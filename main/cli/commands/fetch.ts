@@ -6,13 +6,15 @@ import { parsePackageUrl } from '../../engine/download/package-url'
 import { FlashlineError } from '../../engine/errors'
 import { defaultDataDir } from '../../engine/util/data-dir'
 import { redactUrl } from '../../engine/util/redact'
-import { hexDigest, int, parseFlags, readTextFile, required, str } from '../args'
+import { hexDigest, int, parseFlags, readTextFile, required, str, type Flags } from '../args'
 import { formatBytes, RateMeter, type Output } from '../output'
 
-export const FETCH_HELP = `flashline fetch --url URL [--token T] [--sha256 H | --md5 H] [--size N] [--out FILE] [--ca FILE] [--allow-http] [--json]
+export const FETCH_HELP = `flashline fetch --url URL [--token T | --token-file FILE] [--sha256 H | --md5 H] [--size N] [--out FILE] [--ca FILE] [--allow-http] [--json]
   Download (resumable) and verify a package into the cache, for offline work.
   --url URL      https:// address of the package (http:// only with --allow-http)
   --token T      bearer token (sent as "Authorization: Bearer T"); omit for presigned URLs
+  --token-file FILE  read the token from FILE (keep it chmod 600), or set env FLASHLINE_TOKEN;
+                 a token on the command line is visible to other users in the process list
   --sha256 H / --md5 H / --size N   what the package must be; a mismatch fails with exit code 4
   --out PATH     also copy the verified package to PATH; when PATH is an existing directory the copy goes
                  inside it, named after the URL's last path segment (or <sha256>.bin when it has none).
@@ -26,6 +28,7 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
     {
       url: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       sha256: { type: 'string' },
       md5: { type: 'string' },
       size: { type: 'string' },
@@ -46,6 +49,7 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
     if (e instanceof FlashlineError) throw new FlashlineError('usage', e.code, `--url: ${e.message}`)
     throw e
   }
+  const bearerToken = tokenFrom(flags, out)
   const expect = { sha256: hexDigest(flags, 'sha256', 64), md5: hexDigest(flags, 'md5', 32), size: int(flags, 'size', { min: 0 }) }
   const dataDir = str(flags, 'data-dir') ?? defaultDataDir()
   const ca = readTextFile(flags, 'ca')
@@ -56,7 +60,7 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
   let pkg
   try {
     pkg = await fetchPackage(
-      { url, bearerToken: str(flags, 'token') },
+      { url, bearerToken },
       expect,
       {
         cacheDir: join(dataDir, 'cache'),
@@ -85,6 +89,22 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
   out.info(`${pkg.fromCache ? 'already in the cache' : 'downloaded and verified'}: ${path}`)
   out.info(`size ${pkg.size}  sha256 ${pkg.sha256}${pkg.md5 ? `  md5 ${pkg.md5}` : ''}${pkg.sum32 ? `  sum32 ${pkg.sum32}` : ''}`)
   return 0
+}
+
+/** --token, --token-file or env FLASHLINE_TOKEN (in that order); two flags at once are a usage error. */
+function tokenFrom(flags: Flags, out: Output): string | undefined {
+  const inline = str(flags, 'token')
+  const file = str(flags, 'token-file')
+  if (inline !== undefined && file !== undefined) throw new FlashlineError('usage', 'conflicting-flags', '--token and --token-file cannot be combined: give the token one way')
+  if (file === undefined) return inline ?? (process.env['FLASHLINE_TOKEN'] || undefined)
+  const token = readTextFile(flags, 'token-file')!.trim()
+  if (!token) throw new FlashlineError('usage', 'bad-token', `--token-file ${file} is empty`)
+  if (/[\r\n\0]/.test(token)) throw new FlashlineError('usage', 'bad-token', `--token-file ${file} holds more than one line; it must hold the token alone`)
+  if (process.platform !== 'win32') {
+    const mode = statSync(file).mode
+    if (mode & 0o044) out.error(`warning: --token-file ${file} is readable by ${mode & 0o040 ? 'its group' : ''}${(mode & 0o044) === 0o044 ? ' and ' : ''}${mode & 0o004 ? 'other users' : ''} (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); chmod 600 ${file}`)
+  }
+  return token
 }
 
 /** Where --out puts the copy, and the empty file beside it that proved the place writable. */
