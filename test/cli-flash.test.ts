@@ -57,13 +57,22 @@ describe('flashline flash (offline recovery over a real pty)', () => {
     expect(device.received).toHaveLength(0)
   }, 60_000)
 
-  it('fails with exit 5 and a clear message when the probe sees another version', async () => {
+  it('the probe captures the version the device reports after the flash, not the one it reported before', async () => {
+    await setup() // boots reporting "version: 1.0.0"
+    const file = join(work.dir, 'other.bin')
+    writeFileSync(file, makeFirmwareImage({ version: '2.0.0', size: 3000 }))
+    const r = await runCli(['flash', '--port', pair.a, '--protocol', 'ymodem', '--file', file, '--probe', '^version: (\\d+\\.\\d+\\.\\d+)', '--probe-timeout', '5', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(jsonEvents(r.stdout).find((e) => e.type === 'flash-done')).toMatchObject({ version: '2.0.0' })
+  }, 60_000)
+
+  it('fails with exit 5 and shows what the device printed when no line matches the probe', async () => {
     await setup()
     const file = join(work.dir, 'other.bin')
     writeFileSync(file, makeFirmwareImage({ version: '2.0.0', size: 3000 }))
-    const r = await runCli(['flash', '--port', pair.a, '--protocol', 'ymodem', '--file', file, '--probe', 'nothing-like-this (\\S+)', '--probe-timeout', '2'])
+    const r = await runCli(['flash', '--port', pair.a, '--protocol', 'ymodem', '--file', file, '--probe', '^build (\\S+)', '--probe-timeout', '2'])
     expect(r.code).toBe(5)
-    expect(r.stderr).toMatch(/no version banner matching/)
+    expect(r.stderr).toMatch(/no version banner matching \/\^build \(\\S\+\)\/ within 2 s/)
     expect(r.stderr).toMatch(/version: 2\.0\.0/)
   }, 60_000)
 
@@ -97,6 +106,7 @@ describe('flashline fetch', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(readFileSync(out).equals(data)).toBe(true)
     const again = await runCli(args)
+    expect(again.code, again.stderr).toBe(0)
     expect(jsonEvents(again.stdout).find((e) => e.type === 'download-done')).toMatchObject({ fromCache: true })
   }, 60_000)
 
