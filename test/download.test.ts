@@ -70,6 +70,33 @@ describe('package digests', () => {
     }
   })
 
+  it('the package sink hashes in order while writes finish in any order, and closing waits for writes still running', async () => {
+    const dir = tempDir()
+    try {
+      const data = randomBytes(24 * 1024 * 1024 + 5)
+      const sink = new PackageSink(join(dir.dir, 'big.part'), { md5: true })
+      await sink.open()
+      for (let i = 0; i < data.length; i += 100_003) {
+        sink.write(data.subarray(i, Math.min(i + 100_003, data.length)))
+        if (sink.congested) await sink.drained()
+      }
+      const { file, ...sums } = await sink.digest()
+      const plain = hashBuffer(data)
+      expect(sums).toEqual({ size: data.length, sha256: plain.sha256, md5: plain.md5 })
+      expect(file.size).toBe(data.length)
+      expect(readFileSync(join(dir.dir, 'big.part')).equals(data)).toBe(true)
+
+      // 16 whole batches posted and not awaited: dispose must let every one land before closing
+      const quick = new PackageSink(join(dir.dir, 'quick.part'), {})
+      await quick.open()
+      quick.write(data.subarray(0, 16 * 1024 * 1024))
+      await quick.dispose()
+      expect(statSync(join(dir.dir, 'quick.part')).size).toBe(16 * 1024 * 1024)
+    } finally {
+      dir.cleanup()
+    }
+  })
+
   it('the package sink reports a disk it cannot write as a download error naming the file', async () => {
     const dir = tempDir()
     try {

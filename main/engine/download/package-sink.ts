@@ -6,8 +6,10 @@ import { byteSum, type PackageDigest } from './hashers'
  * Worker half of PackageSink. Plain JS in a string, so it runs the same under tsx and in the app
  * bundle. Owns the partial file through one descriptor: hashes what an earlier run left in it, then
  * writes each batch at its offset and hashes the bytes read back from the file there, so the digest
- * is of what the file holds, not of what was meant to be written. At the end it reports the file's
- * size and identity (dev, ino) so the caller can prove the file it keeps is the one hashed.
+ * is of what the file holds, not of what was meant to be written. Writes run on libuv's pool while
+ * this thread reads back and hashes the batch before (in order), so writing and hashing overlap.
+ * At the end it reports the file's size and identity (dev, ino) so the caller can prove the file it
+ * keeps is the one hashed.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
@@ -26,8 +28,18 @@ const hash = (chunk) => {
   size += chunk.length
 }
 const back = Buffer.allocUnsafe(batch)
-const failed = (e) => parentPort.postMessage({ type: 'error', message: e.message, code: e.code })
+let broken = false
+const failed = (e) => {
+  if (broken) return
+  broken = true
+  parentPort.postMessage({ type: 'error', message: e.message, code: e.code })
+}
 let fd
+let writeAt = 0
+/** Batches in arrival order: written (possibly out of order), then read back and hashed in order. */
+const queue = []
+let writing = 0
+let after = null // 'end' or 'close', once everything queued is settled
 try {
   // read-write without O_APPEND: every write goes exactly where this worker says
   fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644)
@@ -37,19 +49,46 @@ try {
     if (n <= 0) break
     hash(back.subarray(0, n))
   }
+  writeAt = size
   parentPort.postMessage({ type: 'ready', size })
 } catch (e) {
   failed(e)
 }
-parentPort.on('message', (m) => {
+const writeOut = (item, off) => {
+  writing++
+  fs.write(fd, item.view, off, item.view.length - off, item.at + off, (err, n) => {
+    writing--
+    if (err) failed(err)
+    else if (!broken && off + n < item.view.length) return writeOut(item, off + n)
+    else item.written = true
+    settle()
+  })
+}
+const settle = () => {
   try {
-    if (m === 'close') {
-      if (fd !== undefined) fs.closeSync(fd)
-      fd = undefined
-      parentPort.postMessage({ type: 'closed' })
-      return
+    while (!broken && queue.length && queue[0].written) {
+      const item = queue.shift()
+      const len = item.view.length
+      let got = 0
+      while (got < len) {
+        const n = fs.readSync(fd, back, got, len - got, item.at + got)
+        if (n <= 0) throw new Error('the partial file is shorter than what was just written to it (truncated by another process?)')
+        got += n
+      }
+      hash(back.subarray(0, len))
+      // the buffer goes back to be filled again: no allocation per MiB on either side
+      parentPort.postMessage({ type: 'ack', bytes: len, buffer: item.buffer }, [item.buffer])
     }
-    if (m === 'end') {
+  } catch (e) {
+    failed(e)
+  }
+  if (after && writing === 0 && (broken || queue.length === 0)) finish()
+}
+const finish = () => {
+  const what = after
+  after = null
+  try {
+    if (what === 'end' && !broken) {
       const st = fs.fstatSync(fd)
       fs.closeSync(fd)
       fd = undefined
@@ -61,22 +100,25 @@ parentPort.on('message', (m) => {
       })
       return
     }
-    const chunk = new Uint8Array(m)
-    const at = size
-    let off = 0
-    while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off, at + off)
-    let got = 0
-    while (got < chunk.length) {
-      const n = fs.readSync(fd, back, got, chunk.length - got, at + got)
-      if (n <= 0) throw new Error('the partial file is shorter than what was just written to it (truncated by another process?)')
-      got += n
-    }
-    hash(back.subarray(0, chunk.length))
-    // the buffer goes back to be filled again: no allocation per MiB on either side
-    parentPort.postMessage({ type: 'ack', bytes: chunk.length, buffer: m }, [m])
+    if (fd !== undefined) fs.closeSync(fd)
+    fd = undefined
+    if (what === 'close') parentPort.postMessage({ type: 'closed' })
   } catch (e) {
     failed(e)
   }
+}
+parentPort.on('message', (m) => {
+  if (m === 'close' || m === 'end') {
+    // a descriptor is closed only when no write is still using it
+    after = m
+    settle()
+    return
+  }
+  if (broken || fd === undefined) return
+  const item = { buffer: m, view: new Uint8Array(m), at: writeAt, written: false }
+  writeAt += item.view.length
+  queue.push(item)
+  writeOut(item, 0)
 })
 `
 
