@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -159,6 +159,32 @@ describe('the download lock', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(700)
     expect(waits[0]).toBe(owner.pid)
     expect(server.requests.filter((r) => r.path.endsWith('conc/d.bin'))).toHaveLength(0)
+  })
+
+  it('a lock that cannot be read (here: a directory in its place) is a download error naming it, not an endless retry', async () => {
+    const { url } = server.addPackage('conc/h.bin', data, {})
+    const dir = cacheDir()
+    const lock = join(dir, 'partial', `sha256-${sha256}.lock`)
+    mkdirSync(lock, { recursive: true })
+    await expect(fetchPackage({ url }, { sha256 }, { cacheDir: dir, ca: simTls().ca })).rejects.toMatchObject({
+      kind: 'download',
+      code: 'disk',
+      message: expect.stringContaining(`cannot read the download lock ${lock}: EISDIR`)
+    })
+  })
+
+  it('a lock file still empty (its owner is between creating and writing it) is waited for, not reported busy at once', async () => {
+    const { url } = server.addPackage('conc/i.bin', data, {})
+    const dir = cacheDir()
+    const lock = join(dir, 'partial', `sha256-${sha256}.lock`)
+    mkdirSync(join(dir, 'partial'), { recursive: true })
+    writeFileSync(lock, '')
+    const waits: Array<unknown> = []
+    // the "owner" finishes quickly (here: goes away) and the waiter proceeds
+    setTimeout(() => rmSync(lock, { force: true }), 300)
+    const pkg = await fetchPackage({ url }, { sha256 }, { cacheDir: dir, ca: simTls().ca, lockWaitMs: 2000, onWait: (w) => waits.push(w.owner) })
+    expect(readFileSync(pkg.path).equals(data)).toBe(true)
+    expect(waits).toEqual([null])
   })
 
   it('takes over a lock from another host that has not been touched for a minute', async () => {

@@ -79,7 +79,10 @@ export class PackageLock {
       const now = Date.now()
       const size = sizeOf(options.partPath)
       const ownerToken = found.owner?.token ?? ''
-      if (!waitStart) waitStart = now
+      if (!waitStart) {
+        waitStart = now
+        lastGrowth = now
+      }
       lock.waited = true
       if (size !== lastSize || ownerToken !== lastOwner) {
         lastSize = size
@@ -110,7 +113,12 @@ export class PackageLock {
 
   private startHeartbeat(): void {
     this.timer = setInterval(() => {
-      const found = readLock(this.path)
+      let found
+      try {
+        found = readLock(this.path)
+      } catch {
+        return // unreadable for a moment: judged at the next beat
+      }
       if (found?.owner?.token !== this.owner.token) {
         this.lose()
         return
@@ -141,7 +149,7 @@ export class PackageLock {
   release(): void {
     this.stopHeartbeat()
     held.delete(this.owner.token)
-    const found = readLock(this.path)
+    const found = peekLock(this.path)
     if (found?.owner?.token !== this.owner.token) return
     try {
       unlinkSync(this.path)
@@ -180,17 +188,32 @@ interface FoundLock {
   dev: number
 }
 
+/** The lock as it is now; undefined when there is none. A lock that cannot be read is a disk error, not a reason to spin. */
 function readLock(path: string): FoundLock | undefined {
+  let st
+  let text: string
   try {
-    const st = statSync(path)
-    let owner: LockOwner | null = null
-    try {
-      const o = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>
-      if (typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string') owner = o as LockOwner
-    } catch {
-      owner = null
-    }
-    return { owner, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev }
+    st = statSync(path)
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return undefined
+    throw new FlashlineError('download', 'disk', `cannot read the download lock ${path}: ${(e as Error).message}`, code ? { errno: code } : undefined)
+  }
+  let owner: LockOwner | null = null
+  try {
+    const o = JSON.parse(text) as Partial<LockOwner>
+    if (typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string') owner = o as LockOwner
+  } catch {
+    owner = null // being written, or its writer died before writing
+  }
+  return { owner, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev }
+}
+
+/** readLock for the heartbeat and release, which must never throw. */
+function peekLock(path: string): FoundLock | undefined {
+  try {
+    return readLock(path)
   } catch {
     return undefined
   }
@@ -226,12 +249,14 @@ function takeOver(path: string, stale: FoundLock): void {
   const aside = `${path}.${randomBytes(6).toString('hex')}.stale`
   try {
     renameSync(path, aside)
-  } catch {
-    return // someone else moved it first
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return // someone else moved it first
+    throw new FlashlineError('download', 'disk', `cannot take over the abandoned download lock ${path}: ${(e as Error).message}`, code ? { errno: code } : undefined)
   }
   try {
     // inode numbers are reused at once (tmpfs, ext4): the token tells a new lock from the stale one
-    const moved = readLock(aside)
+    const moved = peekLock(aside)
     if (moved && moved.ino === stale.ino && moved.dev === stale.dev && moved.owner?.token === stale.owner?.token) return
     try {
       linkSync(aside, path) // a live lock: back where it was (unless yet another one is there now)
