@@ -9,7 +9,7 @@ import { redactUrl } from '../../engine/util/redact'
 import { hexDigest, int, parseFlags, readTextFile, required, str, type Flags } from '../args'
 import { formatBytes, RateMeter, type Output } from '../output'
 
-export const FETCH_HELP = `flashline fetch --url URL [--token T | --token-file FILE] [--sha256 H | --md5 H] [--size N] [--out FILE] [--ca FILE] [--allow-http] [--json]
+export const FETCH_HELP = `flashline fetch --url URL [--token T | --token-file FILE] [--sha256 H | --md5 H] [--size N] [--out PATH] [--ca FILE] [--allow-http] [--json]
   Download (resumable) and verify a package into the cache, for offline work.
   --url URL      https:// address of the package (http:// only with --allow-http)
   --token T      bearer token (sent as "Authorization: Bearer T"); omit for presigned URLs
@@ -20,7 +20,8 @@ export const FETCH_HELP = `flashline fetch --url URL [--token T | --token-file F
                  inside it, named after the URL's last path segment (or <sha256>.bin when it has none).
                  Checked before the download starts: a place that cannot be written is exit code 2
   --ca FILE      extra trusted CA certificate (PEM); TLS verification stays on
-  --data-dir DIR where the cache lives (default ${defaultDataDir()})`
+  --data-dir DIR where the cache lives (default ${defaultDataDir()}); processes sharing it download a
+                 package once: another run (or agent) wanting the same package waits for it, then uses it`
 
 export async function fetchCommand(argv: string[], makeOutput: (json: boolean) => Output, signal: AbortSignal): Promise<number> {
   const flags = parseFlags(
