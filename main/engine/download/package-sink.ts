@@ -6,8 +6,8 @@ import { byteSum, type PackageDigest } from './hashers'
  * Worker half of PackageSink. Plain JS in a string, so it runs the same under tsx and in the app
  * bundle. Owns the partial file through one descriptor: hashes what an earlier run left in it, then
  * writes each batch at its offset and hashes the bytes read back from the file there, so the digest
- * is of what the file holds, not of what was meant to be written. Writes run on libuv's pool while
- * this thread reads back and hashes the batch before (in order), so writing and hashing overlap.
+ * is of what the file holds, not of what was meant to be written. Each write runs on libuv's pool
+ * while this thread reads back and hashes the batch before it, so writing and hashing overlap.
  * At the end it reports the file's size and identity (dev, ino) so the caller can prove the file it
  * keeps is the one hashed.
  */
@@ -36,7 +36,7 @@ const failed = (e) => {
 }
 let fd
 let writeAt = 0
-/** Batches in arrival order: written (possibly out of order), then read back and hashed in order. */
+/** Batches in arrival order: written, then read back and hashed, in that order. */
 const queue = []
 let writing = 0
 let after = null // 'end' or 'close', once everything queued is settled
@@ -54,6 +54,13 @@ try {
 } catch (e) {
   failed(e)
 }
+// One write at a time: concurrent writes to one file only queue on its inode lock (measured:
+// they spun there); a single chain still overlaps with the hashing on this thread.
+const next = () => {
+  if (writing || broken) return
+  const item = queue.find((q) => !q.written)
+  if (item) writeOut(item, 0)
+}
 const writeOut = (item, off) => {
   writing++
   fs.write(fd, item.view, off, item.view.length - off, item.at + off, (err, n) => {
@@ -61,6 +68,7 @@ const writeOut = (item, off) => {
     if (err) failed(err)
     else if (!broken && off + n < item.view.length) return writeOut(item, off + n)
     else item.written = true
+    next()
     settle()
   })
 }
@@ -118,7 +126,7 @@ parentPort.on('message', (m) => {
   const item = { buffer: m, view: new Uint8Array(m), at: writeAt, written: false }
   writeAt += item.view.length
   queue.push(item)
-  writeOut(item, 0)
+  next()
 })
 `
 
