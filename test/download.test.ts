@@ -70,7 +70,7 @@ describe('package digests', () => {
     }
   })
 
-  it('the package sink hashes in order while writes finish in any order, and closing waits for writes still running', async () => {
+  it('the package sink hashes the batches in the order they were written, and closing waits for the write still running', async () => {
     const dir = tempDir()
     try {
       const data = randomBytes(24 * 1024 * 1024 + 5)

@@ -10,7 +10,7 @@
  * Sizes can be reduced for a quick look: BENCH_QUICK=1.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeFirmwareImage } from '../../main/engine/sim/firmware-image'
@@ -53,30 +53,6 @@ function sh(cmd: string, cwd = work, timeoutMs = 90_000): Promise<{ code: number
     p.on('exit', (code) => {
       clearTimeout(timer)
       resolve({ code, ms: performance.now() - t0, stderr, stdout })
-    })
-  })
-}
-
-/** Runs a command and samples its peak RSS (VmHWM) from /proc until it exits. */
-function measured(cmd: string, args: string[]): Promise<{ code: number | null; ms: number; peakRssMb: number; stdout: string }> {
-  const t0 = performance.now()
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    let stdout = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    let peak = 0
-    const sample = (): void => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))
-        if (m) peak = Math.max(peak, Number(m[1]) / 1024)
-      } catch {
-        /* exited */
-      }
-    }
-    const timer = setInterval(sample, 20)
-    p.on('exit', (code) => {
-      clearInterval(timer)
-      resolve({ code, ms: performance.now() - t0, peakRssMb: peak, stdout })
     })
   })
 }
@@ -281,12 +257,24 @@ async function fillFile(path: string, bytes: number): Promise<void> {
   closeSync(fd)
 }
 
+/** A shell command timed from spawn to exit; with GNU time also the CPU seconds (user + sys) of it and its children, and the largest RSS among them. */
+async function timed(cmd: string): Promise<{ ms: number; cpu?: number; rssMb?: number }> {
+  const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+  const report = join(work, 'time.txt')
+  const r = await sh(gnuTime ? `${gnuTime} -f '%U %S %M' -o ${report} ${cmd}` : cmd, work, 300_000)
+  if (r.code !== 0) throw new Error(`${cmd} failed: ${r.stderr}`)
+  if (!gnuTime) return { ms: r.ms }
+  const [user, sys, rssKb] = readFileSync(report, 'utf8').trim().split(/\s+/).map(Number)
+  return { ms: r.ms, cpu: user! + sys!, rssMb: rssKb! / 1024 }
+}
+
 /**
  * Whole processes, start-up included, each timed from spawn to exit: `flashline fetch` (download,
  * SHA-256 in the same pass, verified file in the cache) against curl from the same loopback HTTPS
  * server — `curl -o` alone, and `curl | tee FILE | sha256sum`, which does the same work as ours
- * (file on disk and its hash). Three runs each, interleaved, median. BENCH_CLI points at another
- * checkout's bin/flashline.js to compare builds.
+ * (file on disk and its hash). Three runs each, interleaved, median. Wall time on a shared machine
+ * moves with its load; the CPU seconds each client used (GNU time) move much less. BENCH_CLI points
+ * at another checkout's bin/flashline.js to compare builds.
  */
 async function downloadBench(): Promise<void> {
   const server = await startPackageServer({ tls: true })
@@ -295,52 +283,45 @@ async function downloadBench(): Promise<void> {
   const cli = process.env['BENCH_CLI'] ?? join(ROOT, 'bin', 'flashline.js')
   const big = join(work, 'pkg.bin')
   const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!
-  const startup = async (): Promise<number> => {
-    const runs: number[] = []
-    for (let i = 0; i < 3; i++) {
-      const r = await sh(`${process.execPath} ${cli} fetch --help > /dev/null`)
-      runs.push(r.ms)
-    }
-    return median(runs)
+  type Runs = { ms: number[]; cpu: number[]; rss: number[] }
+  const add = (r: Runs, t: { ms: number; cpu?: number; rssMb?: number }): void => {
+    r.ms.push(t.ms)
+    if (t.cpu !== undefined) r.cpu.push(t.cpu)
+    if (t.rssMb !== undefined) r.rss.push(t.rssMb)
   }
+  const fresh = (): Runs => ({ ms: [], cpu: [], rss: [] })
   try {
-    const idle = await startup()
+    const idle = fresh()
+    for (let i = 0; i < 3; i++) add(idle, await timed(`${process.execPath} ${cli} fetch --help`))
     for (const mb of QUICK ? [32, 64] : [256, 1024]) {
       await fillFile(big, mb * 1024 * 1024)
       const { url } = server.addPackage(`pkg-${mb}.bin`, { path: big, size: mb * 1024 * 1024 }, {})
       process.stderr.write(`download, ${mb} MiB over loopback HTTPS, whole processes\n`)
-      const curlRuns: number[] = []
-      const curlHashRuns: number[] = []
-      const ourRuns: number[] = []
-      let peak = 0
+      const curl = fresh()
+      const curlHash = fresh()
+      const ours = fresh()
       const runs = 3
       for (let i = 0; i < runs; i++) {
-        const curl = await sh(`curl -sS --fail --cacert ${ca} -o ${join(work, 'curl.bin')} ${url}`, work, 300_000)
-        if (curl.code !== 0) throw new Error(`curl failed: ${curl.stderr}`)
-        curlRuns.push(curl.ms)
+        add(curl, await timed(`curl -sS --fail --cacert ${ca} -o ${join(work, 'curl.bin')} ${url}`))
         rmSync(join(work, 'curl.bin'), { force: true })
-        const piped = await sh(`bash -o pipefail -c 'curl -sS --fail --cacert ${ca} ${url} | tee ${join(work, 'curl.bin')} | sha256sum >/dev/null'`, work, 300_000)
-        if (piped.code !== 0) throw new Error(`curl | sha256sum failed: ${piped.stderr}`)
-        curlHashRuns.push(piped.ms)
+        add(curlHash, await timed(`bash -o pipefail -c 'curl -sS --fail --cacert ${ca} ${url} | tee ${join(work, 'curl.bin')} | sha256sum >/dev/null'`))
         rmSync(join(work, 'curl.bin'), { force: true })
         rmSync(join(work, 'd1'), { recursive: true, force: true })
-        const ours = await measured(process.execPath, [cli, 'fetch', '--url', url, '--ca', ca, '--data-dir', join(work, 'd1'), '--json'])
-        if (ours.code !== 0) throw new Error('flashline fetch failed')
-        ourRuns.push(ours.ms)
-        peak = Math.max(peak, ours.peakRssMb)
+        add(ours, await timed(`${process.execPath} ${cli} fetch --url ${url} --ca ${ca} --data-dir ${join(work, 'd1')} --json`))
         rmSync(join(work, 'd1'), { recursive: true, force: true })
       }
-      const o = median(ourRuns)
-      const c = median(curlRuns)
-      const ch = median(curlHashRuns)
-      const rate = (ms: number): string => `${(mb / (ms / 1000)).toFixed(0)} MiB/s`
+      const o = median(ours.ms)
+      const c = median(curl.ms)
+      const ch = median(curlHash.ms)
+      const cpu = (r: Runs): string => (r.cpu.length ? `, CPU ${median(r.cpu).toFixed(2)} s` : '')
+      const cpuRatio = (r: Runs): string => (r.cpu.length && ours.cpu.length ? `; CPU ${(median(r.cpu) / median(ours.cpu)).toFixed(2)}×` : '')
       row(
         'download',
         `${mb} MiB, HTTPS loopback, whole process (median of ${runs})`,
-        `flashline fetch ${(o / 1000).toFixed(2)} s = ${rate(o)} (SHA-256 in the same pass; node start-up alone ${(idle / 1000).toFixed(2)} s)`,
-        `curl -o ${(c / 1000).toFixed(2)} s → ours ${(c / o).toFixed(2)}× curl`,
-        `curl | tee | sha256sum ${(ch / 1000).toFixed(2)} s → ours ${(ch / o).toFixed(2)}×`,
-        `peak RSS ${peak.toFixed(0)} MB`
+        `flashline fetch ${(o / 1000).toFixed(2)} s${cpu(ours)} (SHA-256 in the same pass; start-up alone ${(median(idle.ms) / 1000).toFixed(2)} s${cpu(idle)})`,
+        `curl -o ${(c / 1000).toFixed(2)} s${cpu(curl)} → ours ${(c / o).toFixed(2)}× curl${cpuRatio(curl)}`,
+        `curl | tee | sha256sum ${(ch / 1000).toFixed(2)} s${cpu(curlHash)} → ours ${(ch / o).toFixed(2)}×${cpuRatio(curlHash)}`,
+        ours.rss.length ? `peak RSS ${Math.max(...ours.rss).toFixed(0)} MB` : ''
       )
     }
   } finally {
