@@ -265,6 +265,7 @@ async function timed(cmd: string): Promise<{ ms: number; cpu?: number; rssMb?: n
   if (r.code !== 0) throw new Error(`${cmd} failed: ${r.stderr}`)
   if (!gnuTime) return { ms: r.ms }
   const [user, sys, rssKb] = readFileSync(report, 'utf8').trim().split(/\s+/).map(Number)
+  if (process.env['BENCH_VERBOSE']) process.stderr.write(`    ${Math.round(r.ms)} ms user ${user} sys ${sys}: ${cmd.slice(0, 60)}\n`)
   return { ms: r.ms, cpu: user! + sys!, rssMb: rssKb! / 1024 }
 }
 

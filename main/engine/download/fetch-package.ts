@@ -400,7 +400,7 @@ function classify(e: NodeJS.ErrnoException, url: URL, options: FetchOptions): Er
 }
 
 /**
- * Streams the body into the sink (a worker appends 1 MiB batches to the partial file and hashes
+ * Streams the body into the sink (a worker writes 512 KiB batches to the partial file and hashes
  * them, leaving this thread to TLS). Everything received is on disk and hashed before this settles,
  * so a retry resumes exactly at `state.have`.
  */

@@ -130,7 +130,9 @@ parentPort.on('message', (m) => {
 })
 `
 
-const BATCH = 1 << 20
+// Measured (1 GiB, perf): with 1 MiB batches the kernel's copy into the page cache cost 1.5× more
+// system time than with 512 KiB, which stay in the CPU cache between the threads that touch them.
+const BATCH = 512 * 1024
 const HIGH_WATER = 8 * 1024 * 1024
 const LOW_WATER = 2 * 1024 * 1024
 
