@@ -4,15 +4,15 @@
  *     ours vs lrzsz `sb -k`, both into lrzsz `rb`; plus ours into our simulated ST-IAP bootloader.
  *  1b. STM32 write/verify vs stm32flash; MCUboot SMP upload at MTU 512 and 2048 (same paced link);
  *      ESP compressed write (incompressible and firmware-like) at 921600 as a fraction of the line rate.
- *  2. Download: `flashline fetch` (hash in the same pass) vs `curl` for a 256 MiB package from the
- *     same loopback HTTPS server.
- *  3. Peak RSS of `flashline fetch` for a 1 GiB package.
- *  4. CLI start-up: `flashline ports --json`, `--help` and `flash --help` against `node -e 0`, paired and
+ *  2. Download: the whole `flashline fetch` process (hash in the same pass) vs `curl -o` and
+ *     `curl | tee | sha256sum` for 256 MiB and 1 GiB packages from the same loopback HTTPS server,
+ *     with the peak RSS of ours.
+ *  3. CLI start-up: `flashline ports --json`, `--help` and `flash --help` against `node -e 0`, paired and
  *     interleaved, from the install-time bundle (and, for reference, from source through tsx).
  * Sizes can be reduced for a quick look: BENCH_QUICK=1.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeFirmwareImage } from '../../main/engine/sim/firmware-image'
@@ -55,30 +55,6 @@ function sh(cmd: string, cwd = work, timeoutMs = 90_000): Promise<{ code: number
     p.on('exit', (code) => {
       clearTimeout(timer)
       resolve({ code, ms: performance.now() - t0, stderr, stdout })
-    })
-  })
-}
-
-/** Runs a command and samples its peak RSS (VmHWM) from /proc until it exits. */
-function measured(cmd: string, args: string[]): Promise<{ code: number | null; ms: number; peakRssMb: number; stdout: string }> {
-  const t0 = performance.now()
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    let stdout = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    let peak = 0
-    const sample = (): void => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))
-        if (m) peak = Math.max(peak, Number(m[1]) / 1024)
-      } catch {
-        /* exited */
-      }
-    }
-    const timer = setInterval(sample, 20)
-    p.on('exit', (code) => {
-      clearInterval(timer)
-      resolve({ code, ms: performance.now() - t0, peakRssMb: peak, stdout })
     })
   })
 }
@@ -283,56 +259,74 @@ async function fillFile(path: string, bytes: number): Promise<void> {
   closeSync(fd)
 }
 
+/** A shell command timed from spawn to exit; with GNU time also the CPU seconds (user + sys) of it and its children, and the largest RSS among them. */
+async function timed(cmd: string): Promise<{ ms: number; cpu?: number; rssMb?: number }> {
+  const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+  const report = join(work, 'time.txt')
+  const r = await sh(gnuTime ? `${gnuTime} -f '%U %S %M' -o ${report} ${cmd}` : cmd, work, 300_000)
+  if (r.code !== 0) throw new Error(`${cmd} failed: ${r.stderr}`)
+  if (!gnuTime) return { ms: r.ms }
+  const [user, sys, rssKb] = readFileSync(report, 'utf8').trim().split(/\s+/).map(Number)
+  if (process.env['BENCH_VERBOSE']) process.stderr.write(`    ${Math.round(r.ms)} ms user ${user} sys ${sys}: ${cmd.slice(0, 60)}\n`)
+  return { ms: r.ms, cpu: user! + sys!, rssMb: rssKb! / 1024 }
+}
+
+/**
+ * Whole processes, start-up included, each timed from spawn to exit: `flashline fetch` (download,
+ * SHA-256 in the same pass, verified file in the cache) against curl from the same loopback HTTPS
+ * server — `curl -o` alone, and `curl | tee FILE | sha256sum`, which does the same work as ours
+ * (file on disk and its hash). Three runs each, interleaved, median. Wall time on a shared machine
+ * moves with its load; the CPU seconds each client used (GNU time) move much less. BENCH_CLI points
+ * at another checkout's bin/flashline.js to compare builds.
+ */
 async function downloadBench(): Promise<void> {
   const server = await startPackageServer({ tls: true })
   const ca = join(work, 'ca.pem')
   writeFileSync(ca, simTls().ca)
-  const cli = join(ROOT, 'bin', 'flashline.js')
+  const cli = process.env['BENCH_CLI'] ?? join(ROOT, 'bin', 'flashline.js')
+  const big = join(work, 'pkg.bin')
+  const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!
+  type Runs = { ms: number[]; cpu: number[]; rss: number[] }
+  const add = (r: Runs, t: { ms: number; cpu?: number; rssMb?: number }): void => {
+    r.ms.push(t.ms)
+    if (t.cpu !== undefined) r.cpu.push(t.cpu)
+    if (t.rssMb !== undefined) r.rss.push(t.rssMb)
+  }
+  const fresh = (): Runs => ({ ms: [], cpu: [], rss: [] })
   try {
-    const mb = QUICK ? 32 : 256
-    const big = join(work, 'pkg.bin')
-    await fillFile(big, mb * 1024 * 1024)
-    const { url } = server.addPackage('pkg.bin', { path: big, size: mb * 1024 * 1024 }, {})
-    process.stderr.write(`download, ${mb} MiB over loopback HTTPS\n`)
-    // Transfer throughput, three runs each, median: curl's own speed_download vs the time between
-    // our download-start and download-done events (process start-up excluded on both sides).
-    const curlRuns: number[] = []
-    const curlHashRuns: number[] = []
-    const ourRuns: number[] = []
-    const floorRuns: number[] = []
-    let peak = 0
-    for (let i = 0; i < 3; i++) {
-      const curl = await sh(`curl -sS --fail --cacert ${ca} -o ${join(work, 'curl.bin')} -w '%{speed_download}' ${url}`)
-      if (curl.code !== 0) throw new Error(`curl failed: ${curl.stderr}`)
-      curlRuns.push(Number(curl.stdout) / 1024 / 1024)
-      // what a technician would do with standard tools to download *and* verify
-      const piped = await sh(`bash -o pipefail -c 'curl -sS --fail --cacert ${ca} ${url} | tee ${join(work, 'curl.bin')} | sha256sum >/dev/null'`)
-      if (piped.code !== 0) throw new Error(`curl | sha256sum failed: ${piped.stderr}`)
-      curlHashRuns.push(mb / (piped.ms / 1000))
-      const floor = await sh(`${process.execPath} ${join(ROOT, 'scripts', 'bench', 'node-https-floor.mjs')} ${url} ${ca}`)
-      if (floor.code !== 0) throw new Error(`node https floor failed: ${floor.stderr}`)
-      floorRuns.push(Number(floor.stdout))
-      rmSync(join(work, 'd1'), { recursive: true, force: true })
-      const ours = await measured(process.execPath, [cli, 'fetch', '--url', url, '--ca', ca, '--data-dir', join(work, 'd1'), '--json'])
-      if (ours.code !== 0) throw new Error('flashline fetch failed')
-      ourRuns.push(mb / (eventSpan(ours.stdout, 'download-start', 'download-done') / 1000))
-      peak = Math.max(peak, ours.peakRssMb)
+    const idle = fresh()
+    for (let i = 0; i < 3; i++) add(idle, await timed(`${process.execPath} ${cli} fetch --help`))
+    for (const mb of QUICK ? [32, 64] : [256, 1024]) {
+      await fillFile(big, mb * 1024 * 1024)
+      const { url } = server.addPackage(`pkg-${mb}.bin`, { path: big, size: mb * 1024 * 1024 }, {})
+      process.stderr.write(`download, ${mb} MiB over loopback HTTPS, whole processes\n`)
+      const curl = fresh()
+      const curlHash = fresh()
+      const ours = fresh()
+      const runs = 3
+      for (let i = 0; i < runs; i++) {
+        add(curl, await timed(`curl -sS --fail --cacert ${ca} -o ${join(work, 'curl.bin')} ${url}`))
+        rmSync(join(work, 'curl.bin'), { force: true })
+        add(curlHash, await timed(`bash -o pipefail -c 'curl -sS --fail --cacert ${ca} ${url} | tee ${join(work, 'curl.bin')} | sha256sum >/dev/null'`))
+        rmSync(join(work, 'curl.bin'), { force: true })
+        rmSync(join(work, 'd1'), { recursive: true, force: true })
+        add(ours, await timed(`${process.execPath} ${cli} fetch --url ${url} --ca ${ca} --data-dir ${join(work, 'd1')} --json`))
+        rmSync(join(work, 'd1'), { recursive: true, force: true })
+      }
+      const o = median(ours.ms)
+      const c = median(curl.ms)
+      const ch = median(curlHash.ms)
+      const cpu = (r: Runs): string => (r.cpu.length ? `, CPU ${median(r.cpu).toFixed(2)} s` : '')
+      const cpuRatio = (r: Runs): string => (r.cpu.length && ours.cpu.length ? `; CPU ${(median(r.cpu) / median(ours.cpu)).toFixed(2)}×` : '')
+      row(
+        'download',
+        `${mb} MiB, HTTPS loopback, whole process (median of ${runs})`,
+        `flashline fetch ${(o / 1000).toFixed(2)} s${cpu(ours)} (SHA-256 in the same pass; start-up alone ${(median(idle.ms) / 1000).toFixed(2)} s${cpu(idle)})`,
+        `curl -o ${(c / 1000).toFixed(2)} s${cpu(curl)} → ours ${(c / o).toFixed(2)}× curl${cpuRatio(curl)}`,
+        `curl | tee | sha256sum ${(ch / 1000).toFixed(2)} s${cpu(curlHash)} → ours ${(ch / o).toFixed(2)}×${cpuRatio(curlHash)}`,
+        ours.rss.length ? `peak RSS ${Math.max(...ours.rss).toFixed(0)} MB` : ''
+      )
     }
-    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[1]!
-    const o = median(ourRuns)
-    const c = median(curlRuns)
-    const ch = median(curlHashRuns)
-    const f = median(floorRuns)
-    row('download', `${mb} MiB, HTTPS loopback`, `flashline fetch ${o.toFixed(0)} MiB/s (SHA-256 in the same pass)`, `curl -o ${c.toFixed(0)} MiB/s → ours/curl ${(o / c).toFixed(2)}×`, `curl | tee | sha256sum ${ch.toFixed(0)} MiB/s → ${(o / ch).toFixed(2)}×`, `Node https alone (no hash, no disk) ${f.toFixed(0)} MiB/s = ${(f / c).toFixed(2)}× curl; ours ${(o / f).toFixed(2)}× of it; peak RSS ${peak.toFixed(0)} MB`)
-    rmSync(join(work, 'curl.bin'), { force: true })
-    rmSync(join(work, 'd1'), { recursive: true, force: true })
-
-    const gb = QUICK ? 64 : 1024
-    await fillFile(big, gb * 1024 * 1024)
-    const { url: url2 } = server.addPackage('pkg1g.bin', { path: big, size: gb * 1024 * 1024 }, {})
-    const r = await measured(process.execPath, [cli, 'fetch', '--url', url2, '--ca', ca, '--data-dir', join(work, 'd2'), '--json'])
-    if (r.code !== 0) throw new Error('flashline fetch (1 GiB) failed')
-    row('memory', `${gb} MiB fetch`, `peak RSS ${r.peakRssMb.toFixed(0)} MB`, `target < 150 MB`, '', '')
   } finally {
     await server.close()
   }

@@ -27,6 +27,10 @@ export interface PackageFaults {
   ignoreRange?: boolean
   /** Stop sending (but keep the connection open) after this many body bytes, once. */
   stallAfterBytes?: number
+  /** Pace in-memory bodies to about this rate (a slow link). */
+  bytesPerSecond?: number
+  /** Answer without Content-Length, so the body goes out chunked. */
+  noLength?: boolean
 }
 
 export interface ServedRequest {
@@ -34,6 +38,8 @@ export interface ServedRequest {
   headers: Record<string, string | undefined>
   status: number
   range?: string
+  /** Body bytes handed to the connection before it ended or closed. */
+  bytesSent?: number
 }
 
 export interface PackageServer {
@@ -62,9 +68,10 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x')
-    const path = decodeURIComponent(url.pathname)
     const headers: Record<string, string | undefined> = {}
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v
+    const decoded = safeDecode(url.pathname)
+    const path = decoded ?? url.pathname
     const record: ServedRequest = { path, headers, status: 0, range: headers['range'] }
     requests.push(record)
     const reply = (status: number, body = ''): void => {
@@ -72,6 +79,8 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
       res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) })
       res.end(body)
     }
+    // malformed percent-encoding: a 400 like any web server answers, not a crashed simulator
+    if (decoded === undefined) return reply(400, 'malformed percent-encoding in the path')
     const entry = entries.get(path.replace(/^\/packages\//, ''))
     if (!entry || !path.startsWith('/packages/')) return reply(404, 'no such package')
     const { access } = entry
@@ -108,10 +117,11 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
       status = 206
     }
     record.status = status
-    const resHeaders: Record<string, string | number> = { 'Content-Type': 'application/octet-stream', 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' }
+    const resHeaders: Record<string, string | number> = { 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes' }
+    // without a length an HTTP/1.1 answer goes out chunked (RFC 9112 §7.1)
+    if (!faults.noLength) resHeaders['Content-Length'] = end - start + 1
     if (status === 206) resHeaders['Content-Range'] = `bytes ${start}-${end}/${size}`
     res.writeHead(status, resHeaders)
-    const body = Buffer.isBuffer(entry.data) ? null : createReadStream(entry.data.path, { start, end, highWaterMark: 256 * 1024 })
     let dropAt: number | undefined
     if (faults.dropAfterBytes !== undefined && (faults.dropTimes === undefined || faults.dropTimes > 0)) {
       dropAt = faults.dropAfterBytes
@@ -120,19 +130,26 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
     const stallAt = faults.stallAfterBytes
     if (stallAt !== undefined) faults.stallAfterBytes = undefined
     const limit = Math.min(dropAt ?? Infinity, stallAt ?? Infinity)
-    if (limit === Infinity) {
-      if (body) body.pipe(res)
-      else res.end((entry.data as Buffer).subarray(start, end + 1))
-      return
-    }
     // Faulty delivery: send up to the limit, then cut or stall.
     const cut = (): void => {
       if (dropAt !== undefined && dropAt <= (stallAt ?? Infinity)) res.socket?.destroy()
       // stall: keep the socket open and silent until the client gives up
     }
-    if (!body) {
-      const buf = (entry.data as Buffer).subarray(start, end + 1)
-      res.write(buf.subarray(0, Math.min(limit, buf.length)), () => setTimeout(cut, 20))
+    if (Buffer.isBuffer(entry.data)) {
+      const buf = entry.data.subarray(start, end + 1)
+      if (limit === Infinity && !faults.bytesPerSecond) {
+        record.bytesSent = buf.length
+        res.end(buf)
+        return
+      }
+      void pump(res, buf, limit, faults.bytesPerSecond, record).then((reached) => {
+        if (reached) setTimeout(cut, 20)
+      })
+      return
+    }
+    const body = createReadStream(entry.data.path, { start, end, highWaterMark: 256 * 1024 })
+    if (limit === Infinity) {
+      body.pipe(res)
       return
     }
     let sent = 0
@@ -176,4 +193,40 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
   }
+}
+
+function safeDecode(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Writes an in-memory body in 64 KiB slices, honouring backpressure and an optional pace, and stops
+ * when the client goes away. Resolves true when it stopped at `limit` (the caller cuts or stalls).
+ */
+async function pump(res: ServerResponse, buf: Buffer, limit: number, bytesPerSecond: number | undefined, record: ServedRequest): Promise<boolean> {
+  const t0 = Date.now()
+  let sent = 0
+  record.bytesSent = 0
+  let gone = false
+  res.once('close', () => (gone = true))
+  const stop = Math.min(buf.length, limit)
+  while (sent < stop) {
+    if (gone || res.destroyed) return false
+    const n = Math.min(64 * 1024, stop - sent)
+    const more = res.write(buf.subarray(sent, sent + n))
+    sent += n
+    record.bytesSent = sent
+    if (!more) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)))
+    if (bytesPerSecond) {
+      const due = t0 + (sent / bytesPerSecond) * 1000 - Date.now()
+      if (due > 0) await new Promise((r) => setTimeout(r, due))
+    }
+  }
+  if (stop < buf.length) return true
+  if (!gone) res.end()
+  return false
 }

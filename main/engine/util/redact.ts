@@ -1,14 +1,17 @@
 /**
- * A URL fit to print or store: no user info (mqtt://bob:hunter2@host) and no query or fragment
- * (presigned URLs carry their signature there).
+ * A URL as it may be printed or stored: scheme, host, port and path only. User info
+ * (`user:password@`) is replaced by `***@`, and the query and fragment are dropped: presigned URLs
+ * carry their signature and tokens there (OBS `Signature=`, `X-Amz-Signature=`, `token=` …).
  */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url)
     const auth = u.username || u.password ? '***@' : ''
-    return `${u.protocol}//${auth}${u.host}${u.pathname === '/' && !url.includes(`${u.host}/`) ? '' : u.pathname}`
+    // `host` never includes user info; `origin` is "null" for schemes such as mqtts:, so build it
+    const path = u.pathname === '/' && !url.includes(`${u.host}/`) ? '' : u.pathname
+    return `${u.protocol}//${auth}${u.host}${path}`
   } catch {
-    // not a URL: cut at the query, mask every `user[:password]@`
-    return url.split('?')[0]!.replace(/[^\s@/]*(:[^\s@]*)?@/g, '***@')
+    // not a URL the parser accepts: still cut what could be secret, by shape
+    return url.replace(/[?#].*$/s, '').replace(/[^\s@/]*(:[^\s@]*)?@/g, '***@')
   }
 }
