@@ -33,13 +33,15 @@ else runFromSource()
 /**
  * The TypeScript sources, in a child node with tsx's loader (the engine loads flashers and simulators
  * with import() when first needed, which tsx's require hook alone cannot serve). Signals go to the
- * child; its exit code is ours.
+ * child; its exit code is ours; if this process is killed, the child ends too.
  */
 function runFromSource() {
   const { spawn } = require('node:child_process')
   const { pathToFileURL } = require('node:url')
   const entry = join(__dirname, '..', 'main', 'cli', 'index.ts')
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, '-e', `require(${JSON.stringify(entry)}).runCli(process.argv.slice(1))`, '--', ...process.argv.slice(2)], { stdio: 'inherit' })
+  // the IPC channel closes when this process dies, even by SIGKILL: the child goes with it
+  const run = `process.on('disconnect', () => process.exit(137)); require(${JSON.stringify(entry)}).runCli(process.argv.slice(1))`
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, '-e', run, '--', ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)))
 }

@@ -217,7 +217,7 @@ describe('flashline fetch', () => {
     const json = await runCli(['fetch', '--url', secretUrl, '--ca', ca, '--data-dir', join(work.dir, 'd-redact'), '--json'])
     expect(json.code, json.stderr).toBe(0)
     const start = jsonEvents(json.stdout).find((e) => e.type === 'download-start')!
-    expect(start['url']).toBe(url)
+    expect(start['url']).toBe(url.replace('https://', 'https://***@'))
     const missing = await runCli(['fetch', '--url', secretUrl.replace('redact.bin', 'nope.bin'), '--ca', ca, '--data-dir', join(work.dir, 'd-redact')])
     expect(missing.code).toBe(3)
     for (const r of [json, missing]) expect(r.stdout + r.stderr).not.toMatch(/hunter2|s3cr3tsig/)

@@ -10,14 +10,15 @@ import { redactUrl } from '../main/engine/util/redact'
 import { tempDir } from './harness/tmp'
 
 describe('redactUrl', () => {
-  it('keeps scheme, host, port and path; drops user info, query and fragment', () => {
-    expect(redactUrl('https://user:pw@obs.example.com:8443/fw/app.bin?AccessKeyId=AK&Expires=1&Signature=abc#x')).toBe('https://obs.example.com:8443/fw/app.bin')
-    expect(redactUrl('mqtts://dev:secret@broker.example.com:8883')).toBe('mqtts://broker.example.com:8883')
+  it('keeps scheme, host, port and path; masks user info as ***@; drops query and fragment', () => {
+    expect(redactUrl('https://user:pw@obs.example.com:8443/fw/app.bin?AccessKeyId=AK&Expires=1&Signature=abc#x')).toBe('https://***@obs.example.com:8443/fw/app.bin')
+    expect(redactUrl('mqtts://dev:secret@broker.example.com:8883')).toBe('mqtts://***@broker.example.com:8883')
     expect(redactUrl('https://host/p?token=t')).toBe('https://host/p')
   })
 
   it('still cuts user info and query from a string the URL parser rejects', () => {
-    expect(redactUrl('https://us er:pw@ho st/x?sig=1')).toBe('https://ho st/x')
+    expect(redactUrl('https://us er:pw@ho st/x?sig=1')).toBe('https://***@ho st/x')
+    expect(redactUrl('mqtt//bob:hunter2@127.0.0.1:1883')).toBe('mqtt//***@127.0.0.1:1883')
     expect(redactUrl('not a url ?token=1')).toBe('not a url ')
   })
 })
@@ -45,7 +46,7 @@ describe('package URLs are refused as download errors (an order with such a URL 
       expect.unreachable()
     } catch (e) {
       expect((e as Error).message).not.toMatch(/hunter2|s3cr3t/)
-      expect((e as Error).message).toContain('ftp://h/fw.bin')
+      expect((e as Error).message).toContain('ftp://***@h/fw.bin')
     }
   })
 })

@@ -56,7 +56,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
           signal,
           onProgress,
           retries: options.downloadRetries,
-          idleTimeoutMs: options.downloadIdleTimeoutMs
+          idleTimeoutMs: options.downloadIdleTimeoutMs,
+          onWait: (w) =>
+            this.emit('station', { type: 'log', job, message: `waiting for another Flashline process${w.owner ? ` (pid ${w.owner.pid})` : ''} that is downloading this package into the same cache (${w.partialBytes} bytes so far)` })
         }),
       flash: (job, slot, pkg, signal, onProgress, onPhase) =>
         flashSlot(slot, { path: pkg.path, size: pkg.size, name: fileNameOf(job) }, {

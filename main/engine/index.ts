@@ -667,4 +667,6 @@ export type { JobOrigin, JobPhase, PackageExpectation, PackageSource, PlatformNa
 export { PROTOCOLS, PROTOCOL_NAMES } from './protocols'
 export { listPorts, PortWatcher, bridgeName, type PortListing, type PortChange } from './ports'
 export { defaultDataDir } from './util/data-dir'
+export { parsePackageUrl } from './download/package-url'
+export type { LockWait } from './download/package-lock'
 export { redactUrl } from './util/redact'

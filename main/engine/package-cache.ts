@@ -11,7 +11,7 @@ export interface PackageInfo extends PackageOnDisk {
   fromCache?: boolean
 }
 
-export type DownloadOptions = Pick<FetchOptions, 'ca' | 'allowHttp' | 'signal' | 'onProgress' | 'retries' | 'idleTimeoutMs'>
+export type DownloadOptions = Pick<FetchOptions, 'ca' | 'allowHttp' | 'signal' | 'onProgress' | 'retries' | 'idleTimeoutMs' | 'onWait' | 'lockWaitMs' | 'allDigests'>
 
 /**
  * The content-addressed package cache under `<dataDir>/cache`: verified packages only, named by
@@ -28,11 +28,9 @@ export class PackageCache {
     const key = expect.sha256 ?? expect.md5 ?? source.url.split('?')[0]!
     const running = this.inflight.get(key)
     if (running) return running
-    const p = fetchPackage(source, expect, {
-      ...options,
-      cacheDir: this.dir,
-      partKey: key.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || undefined
-    }).finally(() => this.inflight.delete(key))
+    // the partial file and its lock are named by the package's digest, so other processes on this
+    // data dir (another agent, `flashline fetch`) share one download of it
+    const p = fetchPackage(source, expect, { ...options, cacheDir: this.dir }).finally(() => this.inflight.delete(key))
     this.inflight.set(key, p)
     return p
   }

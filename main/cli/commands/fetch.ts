@@ -1,11 +1,7 @@
 import { closeSync, copyFileSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
-import { fetchPackage } from '../../engine/download/fetch-package'
-import { parsePackageUrl } from '../../engine/download/package-url'
-import { FlashlineError } from '../../engine/errors'
-import { defaultDataDir } from '../../engine/util/data-dir'
-import { redactUrl } from '../../engine/util/redact'
+import { Bench, defaultDataDir, FlashlineError, parsePackageUrl, redactUrl } from '../../engine'
 import { hexDigest, int, parseFlags, readTextFile, required, str, type Flags } from '../args'
 import { formatBytes, RateMeter, type Output } from '../output'
 
@@ -59,12 +55,12 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
   const meter = new RateMeter()
   out.event('download-start', { url: redactUrl(url) })
   let pkg
+  const bench = new Bench({ dataDir })
   try {
-    pkg = await fetchPackage(
+    pkg = await bench.fetchPackage(
       { url, bearerToken },
       expect,
       {
-        cacheDir: join(dataDir, 'cache'),
         ca,
         allowHttp,
         signal,
@@ -83,6 +79,8 @@ export async function fetchCommand(argv: string[], makeOutput: (json: boolean) =
   } catch (e) {
     if (copy) rmSync(copy.tmp, { force: true })
     throw e
+  } finally {
+    await bench.close()
   }
   out.clearBar()
   const path = copy ? finishOut(copy, pkg.path, pkg.sha256) : pkg.path

@@ -12,6 +12,8 @@ export function redactUrl(url: string): string {
     return `${u.protocol}//${auth}${u.host}${path}`
   } catch {
     // not a URL the parser accepts: still cut what could be secret, by shape
-    return url.replace(/[?#].*$/s, '').replace(/[^\s@/]*(:[^\s@]*)?@/g, '***@')
+    const cut = url.replace(/[?#].*$/s, '')
+    const scheme = /^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i
+    return scheme.test(cut) ? cut.replace(scheme, '$1***@') : cut.replace(/[^\s@/]*(:[^\s@]*)?@/g, '***@')
   }
 }
