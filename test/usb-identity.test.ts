@@ -5,7 +5,11 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { flashMcuboot } from '../main/engine/flash/mcuboot'
 import { findPort, fromSerialportList, listFromSysfs, listPorts, usbIdentityOf, type PortListing } from '../main/engine/ports'
+import { McubootDevice } from '../main/engine/sim/mcuboot-device'
+import { memoryPair } from '../main/engine/transport/memory'
+import { IMAGE_A } from './fixtures/imgtool-images'
 import { ptyPair } from './harness/pty'
 import { tempDir } from './harness/tmp'
 
@@ -166,6 +170,25 @@ describe('usbIdentityOf(port)', () => {
       expect(Array.isArray(await listPorts())).toBe(true)
     } finally {
       await pair.close()
+    }
+  })
+})
+
+describe('a bootloader that names no unit: MCUboot serial recovery', () => {
+  it("reports no id (the adapter stands in for the unit), and names what it flashed: 'MCUboot image 0'", async () => {
+    const [host, dev] = memoryPair()
+    const device = new McubootDevice()
+    const served = device.attach(dev)
+    try {
+      const path = join(work.dir, 'a.signed.bin')
+      writeFileSync(path, IMAGE_A)
+      const r = await flashMcuboot(host, { path, size: IMAGE_A.length, name: 'a.signed.bin' }, {})
+      expect(r.identity).toMatchObject({ protocol: 'mcuboot', chip: 'MCUboot image 0', details: { image: 0, version: '1.2.3' } })
+      expect(r.identity && 'id' in r.identity).toBe(false)
+    } finally {
+      await host.close()
+      await dev.close()
+      await served
     }
   })
 })
