@@ -298,7 +298,7 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
   let sig = await readSignature(s, chip)
   let flashKiB = plausibleFlashKiB(chip, sig.flashSizeRegister)
   let identity = identityOf(chip, pid, s, sig, flashKiB)
-  const describe = (): void => {
+  const logSignature = (): void => {
     const uid = sig.uid ? `unique ID ${sig.uid}` : `unique ID ${sig.uidNote}`
     log(`${chip.name} (PID ${String(identity.details!['pid'])}), bootloader ${String(identity.details!['bootloader'])}, ${uid}${flashKiB !== undefined ? `, ${flashKiB} KiB flash` : ''}`)
     if (sig.readProtected) log(`the unique device ID and flash size cannot be read: the bootloader refused Read Memory (read-out protection is on)`)
@@ -306,7 +306,7 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
       log(`the flash size register (${hex(chip.flashSizeAddress)}) reads ${hex(sig.flashSizeRegister)}, not a size ${chip.name} can have; using the family's largest, ${chip.flashSize / 1024} KiB`)
     }
   }
-  describe()
+  logSignature()
   try {
     return await flashIdentified()
   } catch (e) {
@@ -349,7 +349,7 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
         sig = await readSignature(s, chip)
         flashKiB = plausibleFlashKiB(chip, sig.flashSizeRegister)
         identity = identityOf(chip, pid, s, sig, flashKiB)
-        describe()
+        logSignature()
         part = fits(true)
       }
     }
