@@ -220,7 +220,9 @@ export async function flashMcuboot(t: Transport, image: FlashImage, options: Mcu
   return {
     bytesWritten: data.length,
     verified: 'device',
-    identity: { protocol: 'mcuboot', details: { image: imageNo, previousVersion: old?.['version'] ?? null, version: info.version, hashChecked, mtu } },
+    // Serial recovery names no unit (MCUboot boot_serial.c, boot_serial_input: image state, upload and slot info, echo,
+    // reset and MCUmgr params only), so no `id`; the record falls back on the USB adapter (usb_serial, usb_location).
+    identity: { protocol: 'mcuboot', chip: `MCUboot image ${imageNo}`, details: { image: imageNo, previousVersion: old?.['version'] ?? null, version: info.version, hashChecked, mtu } },
     ...(bootLog ? { bootLog: bootLog + '\n' } : {})
   }
 }

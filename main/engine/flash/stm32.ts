@@ -160,6 +160,29 @@ class Stm32Session {
     await this.exchange(frame, `writing 0x${addr.toString(16)}`, 2000)
   }
 
+  /**
+   * Read Memory that answers a refusal (NACK) with the step that refused instead of throwing: the
+   * command itself is refused while read-out protection is on (AN3155, Read Memory command), an
+   * address the bootloader does not serve at the address, a bad length at the length.
+   */
+  async tryRead(addr: number, length: number): Promise<Buffer | { refused: 'command' | 'address' | 'length' }> {
+    const refusedAt = async (stage: 'command' | 'address' | 'length', step: () => Promise<void>) => {
+      try {
+        await step()
+        return null
+      } catch (e) {
+        if (e instanceof FlashlineError && e.code === 'stm32-nack') return { refused: stage }
+        throw e
+      }
+    }
+    return (
+      (await refusedAt('command', () => this.command(0x11, 'Read Memory'))) ??
+      (await refusedAt('address', () => this.sendAddress(addr, 'Read Memory'))) ??
+      (await refusedAt('length', () => this.exchange(Uint8Array.of(length - 1, (length - 1) ^ 0xff), 'the read length'))) ??
+      this.t.read(length, 2000)
+    )
+  }
+
   async read(addr: number, length: number): Promise<Buffer> {
     await this.command(0x11, 'Read Memory')
     await this.sendAddress(addr, 'Read Memory')
@@ -205,99 +228,190 @@ class Stm32Session {
   }
 }
 
+/** What the device electronic signature told, or why it could not be read. */
+interface Signature {
+  /** The 96-bit unique device ID: the 12 bytes from the UID address upwards, as lowercase hex. */
+  uid?: string
+  /** Why there is no uid (goes to identity.details.uid). */
+  uidNote?: string
+  /** The flash size register as read (KiB), plausible or not. */
+  flashSizeRegister?: number
+  /** Read Memory was refused at the command: read-out protection is on. */
+  readProtected: boolean
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`
+
+/**
+ * Reads the unit's unique device ID and flash size register over the bootloader. Never fails the
+ * flash for a refusal: a protected or unusual part still flashes (or is refused) as before, only
+ * without a unit id.
+ */
+async function readSignature(s: Stm32Session, chip: Stm32Chip): Promise<Signature> {
+  if (!s.commands.includes(0x11)) return { uidNote: 'unreadable: the bootloader lists no Read Memory command (0x11)', readProtected: false }
+  const uid = await s.tryRead(chip.uidAddress, 12)
+  if (!Buffer.isBuffer(uid)) {
+    if (uid.refused === 'command') return { uidNote: 'unreadable: read-out protection', readProtected: true }
+    return { uidNote: `unreadable: the bootloader refused to read ${hex(chip.uidAddress)} (at the ${uid.refused})`, readProtected: false }
+  }
+  const out: Signature = { readProtected: false }
+  // An erased or absent register is no unit identity (RM0454 documents no unique ID on the G070, which shares PID 0x460).
+  if (uid.every((b) => b === uid[0]) && (uid[0] === 0xff || uid[0] === 0x00)) out.uidNote = `unreadable: ${hex(chip.uidAddress)} reads all ${hex(uid[0]!)}`
+  else out.uid = uid.toString('hex')
+  // The word that holds the 16-bit register (the F4's sits at ...A22): stm32flash, too, reads only from word-aligned addresses.
+  const word = chip.flashSizeAddress & ~3
+  const size = await s.tryRead(word >>> 0, 4)
+  if (Buffer.isBuffer(size)) out.flashSizeRegister = size.readUInt16LE(chip.flashSizeAddress - word)
+  return out
+}
+
+/** The register's size when it is one the family can have (1 KiB up to the family's largest part), else undefined. */
+function plausibleFlashKiB(chip: Stm32Chip, register: number | undefined): number | undefined {
+  return register !== undefined && register > 0 && register * 1024 <= chip.flashSize ? register : undefined
+}
+
+function identityOf(chip: Stm32Chip, pid: number, s: Stm32Session, sig: Signature, flashSizeKiB: number | undefined): DeviceIdentity {
+  const details: Record<string, unknown> = { pid: `0x${pid.toString(16).padStart(3, '0')}` }
+  if (flashSizeKiB !== undefined) details['flashSizeKiB'] = flashSizeKiB
+  details['bootloader'] = `${s.bootloaderVersion >> 4}.${s.bootloaderVersion & 0xf}`
+  details['commands'] = s.commands
+  if (sig.uidNote) details['uid'] = sig.uidNote
+  return { protocol: 'stm32', chip: chip.name, ...(sig.uid ? { id: sig.uid } : {}), details }
+}
+
+/** A failure after identification still names the unit: the identity rides along in the error's details. */
+function withIdentity(e: unknown, identity: DeviceIdentity): unknown {
+  if (!(e instanceof FlashlineError) || e.details?.['identity']) return e
+  return new FlashlineError(e.kind, e.code, e.message, { ...e.details, identity })
+}
+
 export async function flashStm32(transport: Transport, image: FlashImage, options: Stm32Options & FlashOptions = {}): Promise<FlashResult> {
   const s = new Stm32Session(transport, options.signal)
   const progress = options.onProgress
+  const log = options.log ?? (() => undefined)
   const sequence = options.entry ? parseSignalSequence(options.entry) : null
   progress?.({ stage: 'connect', done: 0, total: image.size })
   if (sequence) await runSignalSequence(transport, sequence.entry)
   await s.sync()
   const { chip, pid } = await s.identify()
-  const identity: DeviceIdentity = { protocol: 'stm32', chip: chip.name, id: `0x${pid.toString(16).padStart(3, '0')}`, details: { bootloader: `${s.bootloaderVersion >> 4}.${s.bootloaderVersion & 0xf}`, commands: s.commands } }
-  options.log?.(`${chip.name} (PID ${identity.id}), bootloader ${identity.details!['bootloader']}`)
-  if (options.verify === 'crc' && !s.commands.includes(0xa1)) {
-    throw new FlashlineError('device', 'stm32-unsupported', `this bootloader (${identity.details!['bootloader']}) does not offer Get Checksum (0xA1), which --verify crc needs; use --verify readback or auto; nothing was erased`)
-  }
-  const address = image.address ?? chip.flashStart
-  const offset = address - chip.flashStart
-  if (offset < 0 || offset + image.size > chip.flashSize) {
-    throw new FlashlineError(
-      'device',
-      'image-too-large',
-      `the image (${image.size} bytes at 0x${address.toString(16)}) does not fit the flash of ${chip.name} (${chip.flashSize / 1024} KiB at 0x${chip.flashStart.toString(16)}); nothing was erased`
-    )
-  }
-  if (address % 4) throw new FlashlineError('usage', 'bad-address', `STM32 flash writes need a 4-byte aligned address, got 0x${address.toString(16)}`)
-  const file = await readFile(image.path)
-  if (file.length !== image.size) throw new FlashlineError('device', 'file-changed', `${image.path} is ${file.length} bytes, expected ${image.size}; was it changed during the flash?`)
-  // Pad to whole words with 0xFF (erased flash), as the bootloader writes words.
-  const padded = Buffer.alloc(Math.ceil(file.length / 4) * 4, 0xff)
-  file.copy(padded)
-
-  if (options.unprotect) {
-    // Read-out protection first: while it is on, the bootloader refuses Write Unprotect.
-    options.log?.('WARNING: removing read-out protection (Readout Unprotect 0x92) erases the whole flash')
-    await s.protection(0x92, 'Readout Unprotect')
-    if (s.commands.includes(0x73)) {
-      options.log?.('removing write protection (Write Unprotect 0x73)')
-      await s.protection(0x73, 'Write Unprotect')
+  // The unit's identity first, before anything is erased, so that a later failure still names it.
+  let sig = await readSignature(s, chip)
+  let flashKiB = plausibleFlashKiB(chip, sig.flashSizeRegister)
+  let identity = identityOf(chip, pid, s, sig, flashKiB)
+  const logSignature = (): void => {
+    const uid = sig.uid ? `unique ID ${sig.uid}` : `unique ID ${sig.uidNote}`
+    log(`${chip.name} (PID ${String(identity.details!['pid'])}), bootloader ${String(identity.details!['bootloader'])}, ${uid}${flashKiB !== undefined ? `, ${flashKiB} KiB flash` : ''}`)
+    if (sig.readProtected) log(`the unique device ID and flash size cannot be read: the bootloader refused Read Memory (read-out protection is on)`)
+    if (sig.flashSizeRegister !== undefined && flashKiB === undefined) {
+      log(`the flash size register (${hex(chip.flashSizeAddress)}) reads ${hex(sig.flashSizeRegister)}, not a size ${chip.name} can have; using the family's largest, ${chip.flashSize / 1024} KiB`)
     }
   }
-  progress?.({ stage: 'erase', done: 0, total: padded.length })
+  logSignature()
   try {
-    await s.erase(chip, options.massErase ? 'mass' : pagesCovering(chip, offset, padded.length))
+    return await flashIdentified()
   } catch (e) {
-    if (e instanceof FlashlineError && e.code === 'stm32-nack' && !options.unprotect) {
-      throw new FlashlineError(
-        'device',
-        'stm32-protected',
-        `the STM32 bootloader refused to erase: the chip is read-out or write protected. Flash again with --unprotect (this mass-erases the chip, including any data or calibration kept in flash)`
-      )
+    throw withIdentity(e, identity)
+  }
+
+  async function flashIdentified(): Promise<FlashResult> {
+    if (options.verify === 'crc' && !s.commands.includes(0xa1)) {
+      throw new FlashlineError('device', 'stm32-unsupported', `this bootloader (${String(identity.details!['bootloader'])}) does not offer Get Checksum (0xA1), which --verify crc needs; use --verify readback or auto; nothing was erased`)
     }
-    throw e
-  }
+    const address = image.address ?? chip.flashStart
+    const offset = address - chip.flashStart
+    const fits = (erased: boolean): Stm32Chip => {
+      const part = flashKiB !== undefined ? { ...chip, flashSize: flashKiB * 1024 } : chip
+      if (offset < 0 || offset + image.size > part.flashSize) {
+        const source = flashKiB !== undefined ? 'from its flash size register' : "the family's largest part"
+        throw new FlashlineError(
+          'device',
+          'image-too-large',
+          `the image (${image.size} bytes at ${hex(address)}) does not fit the flash of ${chip.name} (${part.flashSize / 1024} KiB at ${hex(chip.flashStart)}, ${source}); ${erased ? 'read-out unprotect had already erased the chip, nothing was written' : 'nothing was erased'}`
+        )
+      }
+      return part
+    }
+    let part = fits(false)
+    if (address % 4) throw new FlashlineError('usage', 'bad-address', `STM32 flash writes need a 4-byte aligned address, got ${hex(address)}`)
+    const file = await readFile(image.path)
+    if (file.length !== image.size) throw new FlashlineError('device', 'file-changed', `${image.path} is ${file.length} bytes, expected ${image.size}; was it changed during the flash?`)
+    // Pad to whole words with 0xFF (erased flash), as the bootloader writes words.
+    const padded = Buffer.alloc(Math.ceil(file.length / 4) * 4, 0xff)
+    file.copy(padded)
 
-  for (let done = 0; done < padded.length; ) {
-    const n = Math.min(BLOCK, padded.length - done)
-    await s.write(address + done, padded.subarray(done, done + n))
-    done += n
-    progress?.({ stage: 'write', done: Math.min(done, image.size), total: image.size })
-  }
-
-  const mode = options.verify ?? 'auto'
-  let verified: FlashResult['verified'] = 'none'
-  if (mode !== 'none') {
-    progress?.({ stage: 'verify', done: 0, total: padded.length })
-    const useCrc = mode === 'crc' || (mode === 'auto' && s.commands.includes(0xa1))
-    if (useCrc) {
-      const got = await s.crc(address, padded.length)
-      const want = stm32Crc(padded)
-      if (got !== want) throw new FlashlineError('device', 'verify-failed', `flash CRC 0x${got.toString(16)} does not match the image (0x${want.toString(16)}): the write did not take`)
-    } else {
-      for (let done = 0; done < padded.length; ) {
-        const n = Math.min(BLOCK, padded.length - done)
-        const back = await s.read(address + done, n)
-        if (!back.equals(padded.subarray(done, done + n))) {
-          const i = [...back].findIndex((b, k) => b !== padded[done + k])
-          throw new FlashlineError('device', 'verify-failed', `read-back differs at 0x${(address + done + i).toString(16)}: wrote 0x${padded[done + i]!.toString(16)}, read 0x${back[i]!.toString(16)}`)
-        }
-        done += n
-        progress?.({ stage: 'verify', done, total: padded.length })
+    if (options.unprotect) {
+      // Read-out protection first: while it is on, the bootloader refuses Write Unprotect.
+      log('WARNING: removing read-out protection (Readout Unprotect 0x92) erases the whole flash')
+      await s.protection(0x92, 'Readout Unprotect')
+      if (s.commands.includes(0x73)) {
+        log('removing write protection (Write Unprotect 0x73)')
+        await s.protection(0x73, 'Write Unprotect')
+      }
+      if (sig.readProtected) {
+        // Now readable: the record gets the unit's identity and the part its real size.
+        sig = await readSignature(s, chip)
+        flashKiB = plausibleFlashKiB(chip, sig.flashSizeRegister)
+        identity = identityOf(chip, pid, s, sig, flashKiB)
+        logSignature()
+        part = fits(true)
       }
     }
-    verified = 'device'
+    progress?.({ stage: 'erase', done: 0, total: padded.length })
+    try {
+      await s.erase(part, options.massErase ? 'mass' : pagesCovering(part, offset, padded.length))
+    } catch (e) {
+      if (e instanceof FlashlineError && e.code === 'stm32-nack' && !options.unprotect) {
+        throw new FlashlineError(
+          'device',
+          'stm32-protected',
+          `the STM32 bootloader refused to erase: the chip is read-out or write protected. Flash again with --unprotect (this mass-erases the chip, including any data or calibration kept in flash)`
+        )
+      }
+      throw e
+    }
+
+    for (let done = 0; done < padded.length; ) {
+      const n = Math.min(BLOCK, padded.length - done)
+      await s.write(address + done, padded.subarray(done, done + n))
+      done += n
+      progress?.({ stage: 'write', done: Math.min(done, image.size), total: image.size })
+    }
+
+    const mode = options.verify ?? 'auto'
+    let verified: FlashResult['verified'] = 'none'
+    if (mode !== 'none') {
+      progress?.({ stage: 'verify', done: 0, total: padded.length })
+      const useCrc = mode === 'crc' || (mode === 'auto' && s.commands.includes(0xa1))
+      if (useCrc) {
+        const got = await s.crc(address, padded.length)
+        const want = stm32Crc(padded)
+        if (got !== want) throw new FlashlineError('device', 'verify-failed', `flash CRC ${hex(got)} does not match the image (${hex(want)}): the write did not take`)
+      } else {
+        for (let done = 0; done < padded.length; ) {
+          const n = Math.min(BLOCK, padded.length - done)
+          const back = await s.read(address + done, n)
+          if (!back.equals(padded.subarray(done, done + n))) {
+            const i = [...back].findIndex((b, k) => b !== padded[done + k])
+            throw new FlashlineError('device', 'verify-failed', `read-back differs at ${hex(address + done + i)}: wrote ${hex(padded[done + i]!)}, read ${hex(back[i]!)}`)
+          }
+          done += n
+          progress?.({ stage: 'verify', done, total: padded.length })
+        }
+      }
+      verified = 'device'
+    }
+    if (options.protect) {
+      log('enabling read-out protection (Readout Protect 0x82): the flash can no longer be read or verified over the bootloader; removing it erases the chip')
+      await s.protection(0x82, 'Readout Protect')
+    }
+    // With read-out protection on, the bootloader refuses Go; the chip starts the application at its next reset.
+    if ((options.go ?? true) && !options.protect) {
+      progress?.({ stage: 'reset', done: 0, total: 1 })
+      await s.go(address)
+    }
+    if (sequence) await runSignalSequence(transport, sequence.exit)
+    return { bytesWritten: image.size, identity, verified }
   }
-  if (options.protect) {
-    options.log?.('enabling read-out protection (Readout Protect 0x82): the flash can no longer be read or verified over the bootloader; removing it erases the chip')
-    await s.protection(0x82, 'Readout Protect')
-  }
-  // With read-out protection on, the bootloader refuses Go; the chip starts the application at its next reset.
-  if ((options.go ?? true) && !options.protect) {
-    progress?.({ stage: 'reset', done: 0, total: 1 })
-    await s.go(address)
-  }
-  if (sequence) await runSignalSequence(transport, sequence.exit)
-  return { bytesWritten: image.size, identity, verified }
 }
 
 export function createStm32Flasher(options: Record<string, unknown> = {}): Flasher {

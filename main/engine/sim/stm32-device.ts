@@ -11,17 +11,38 @@ const K = 1024
  * The simulated parts, from their reference manuals (kept apart from the flasher's chip table so a
  * wrong entry there shows up as a failed flash, not as agreement with itself):
  *  - 0x410 STM32F103 medium-density (RM0008, embedded flash memory): 128 KiB main flash, 1 KiB pages.
+ *    Device electronic signature (RM0008 §30.1.1, §30.2): flash size register (16 bits, KiB) at
+ *    0x1FFFF7E0, 96-bit unique device ID at 0x1FFFF7E8.
  *  - 0x413 STM32F405/407 (RM0090, flash module organisation): 1 MiB, sectors 4 × 16 KiB, 1 × 64 KiB, 7 × 128 KiB.
+ *    Device electronic signature (RM0090 §39.1, §39.2): unique device ID at 0x1FFF7A10, flash size at 0x1FFF7A22.
  */
 interface SimChip {
   pid: number
   flashSize: number
   pages: number[]
+  uidAddress: number
+  flashSizeAddress: number
 }
-const F103_MEDIUM: SimChip = { pid: 0x410, flashSize: 128 * K, pages: Array<number>(128).fill(1 * K) }
-const F407: SimChip = { pid: 0x413, flashSize: 1024 * K, pages: [16 * K, 16 * K, 16 * K, 16 * K, 64 * K, ...Array<number>(7).fill(128 * K)] }
+const F103_MEDIUM: SimChip = { pid: 0x410, flashSize: 128 * K, pages: Array<number>(128).fill(1 * K), uidAddress: 0x1ffff7e8, flashSizeAddress: 0x1ffff7e0 }
+const F407: SimChip = {
+  pid: 0x413,
+  flashSize: 1024 * K,
+  pages: [16 * K, 16 * K, 16 * K, 16 * K, 64 * K, ...Array<number>(7).fill(128 * K)],
+  uidAddress: 0x1fff7a10,
+  flashSizeAddress: 0x1fff7a22
+}
 const FLASH_START = 0x08000000
 const RAM_START = 0x20000000
+
+/**
+ * Made-up unique IDs, one per personality, as the 12 bytes lie in memory from the UID address
+ * (three little-endian 32-bit registers, UID[31:0] first).
+ */
+const DEFAULT_UIDS: Record<Stm32Personality, string> = {
+  f1: '066dff343632535043102431',
+  'f1-crc': '0670ff485150827867151934',
+  f4: '2a0034000d47373336323230'
+}
 
 /**
  * The STM32 CRC calculation unit as the bootloader's Get Checksum (AN3155, command 0xA1) drives it:
@@ -51,8 +72,27 @@ export function crcUnit(data: Uint8Array): number {
  *  - f4: PID 0x413, bootloader 3.1, Extended Erase 0x44 (16/64/128 KiB sectors).
  * Flash starts erased (0xFF) and programming ANDs bits, as real flash does. Go to flash "boots"
  * the application, which prints `version: <v>` from the image; Go to RAM is a reset request.
+ * Each unit serves its own unique device ID and flash size register at the family's addresses
+ * (read-only; refused like any read while read-out protection is on).
  */
 export type Stm32Personality = 'f1' | 'f1-crc' | 'f4'
+
+export interface Stm32DeviceOptions {
+  version?: string
+  readProtected?: boolean
+  writeProtected?: boolean
+  /** This unit's 96-bit unique device ID: 12 bytes as they lie in memory from the UID address. */
+  uid?: Uint8Array
+  /** What the flash size register says, in KiB (default: the whole simulated flash). Any 16-bit value, so tests can make it implausible. */
+  flashSizeKiB?: number
+}
+
+/** A memory region Read Memory serves; the signature is read-only. */
+interface Region {
+  start: number
+  mem: Buffer
+  kind: 'flash' | 'ram' | 'signature'
+}
 
 export class Stm32Device extends EventEmitter {
   readonly chip: SimChip
@@ -61,13 +101,18 @@ export class Stm32Device extends EventEmitter {
   readonly commands: number[]
   readonly bootloaderVersion: number
   readonly log: string[] = []
+  /** The device electronic signature: flash size register and unique ID, with what lies between them (0xFF). */
+  readonly signature: Region
   /** Option-byte state: RDP level 1 and write protection of any sector. */
   readProtected: boolean
   writeProtected: boolean
   private synced = false
   private t: Transport | null = null
 
-  constructor(readonly personality: Stm32Personality = 'f1', options: { version?: string; readProtected?: boolean; writeProtected?: boolean } = {}) {
+  constructor(
+    readonly personality: Stm32Personality = 'f1',
+    options: Stm32DeviceOptions = {}
+  ) {
     super()
     this.chip = personality === 'f4' ? F407 : F103_MEDIUM
     this.flash = Buffer.alloc(this.chip.flashSize, 0xff)
@@ -77,6 +122,16 @@ export class Stm32Device extends EventEmitter {
     this.commands = [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, erase, 0x63, 0x73, 0x82, 0x92, ...(personality === 'f1-crc' ? [0xa1] : [])]
     this.readProtected = options.readProtected ?? false
     this.writeProtected = options.writeProtected ?? false
+    const uid = Buffer.from(options.uid ?? Buffer.from(DEFAULT_UIDS[personality], 'hex'))
+    if (uid.length !== 12) throw new Error(`an STM32 unique device ID is 12 bytes, got ${uid.length}`)
+    const flashSizeKiB = options.flashSizeKiB ?? this.chip.flashSize / K
+    if (!Number.isInteger(flashSizeKiB) || flashSizeKiB < 0 || flashSizeKiB > 0xffff) throw new Error(`the flash size register holds 16 bits, got ${flashSizeKiB}`)
+    const { uidAddress, flashSizeAddress } = this.chip
+    const start = Math.min(uidAddress, flashSizeAddress)
+    const mem = Buffer.alloc(Math.max(uidAddress + 12, flashSizeAddress + 2) - start, 0xff)
+    uid.copy(mem, uidAddress - start)
+    mem.writeUInt16LE(flashSizeKiB, flashSizeAddress - start)
+    this.signature = { start, mem, kind: 'signature' }
   }
 
   get version(): string {
@@ -195,15 +250,16 @@ export class Stm32Device extends EventEmitter {
   }
 
   /** Reads 4-byte big-endian address + XOR checksum; resolves to the region and offset, or NACKs. */
-  private async address(): Promise<{ mem: Buffer; offset: number; addr: number } | null> {
+  private async address(): Promise<{ mem: Buffer; offset: number; addr: number; kind: Region['kind'] } | null> {
     const a = await this.bytes(5)
     if ((a[0]! ^ a[1]! ^ a[2]! ^ a[3]!) !== a[4]) {
       await this.send(NACK)
       return null
     }
     const addr = a.readUInt32BE(0)
-    if (addr >= FLASH_START && addr < FLASH_START + this.chip.flashSize) return { mem: this.flash, offset: addr - FLASH_START, addr }
-    if (addr >= RAM_START && addr < RAM_START + this.ram.length) return { mem: this.ram, offset: addr - RAM_START, addr }
+    const regions: Region[] = [{ start: FLASH_START, mem: this.flash, kind: 'flash' }, { start: RAM_START, mem: this.ram, kind: 'ram' }, this.signature]
+    const r = regions.find((g) => addr >= g.start && addr < g.start + g.mem.length)
+    if (r) return { mem: r.mem, offset: addr - r.start, addr, kind: r.kind }
     await this.send(NACK)
     return null
   }
@@ -230,7 +286,7 @@ export class Stm32Device extends EventEmitter {
     let x = n
     for (const d of payload) x ^= d
     if (x !== data[n + 1] || at.offset + payload.length > at.mem.length) return this.send(NACK)
-    if (at.mem === this.flash && this.writeProtected) return this.send(NACK)
+    if (at.kind === 'signature' || (at.kind === 'flash' && this.writeProtected)) return this.send(NACK)
     if (at.mem === this.flash) for (let i = 0; i < payload.length; i++) this.flash[at.offset + i]! &= payload[i]!
     else payload.copy(at.mem, at.offset)
     await this.send(ACK)
@@ -311,6 +367,7 @@ export class Stm32Device extends EventEmitter {
     await this.send(ACK)
     const at = await this.address()
     if (!at) return
+    if (at.kind === 'signature') return this.send(NACK)
     await this.send(ACK)
     this.synced = false
     if (at.mem === this.flash) {
