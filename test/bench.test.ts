@@ -11,6 +11,7 @@ import { Bench, type JobInfo, type LogLine, type ProgressInfo } from '../main/en
 import type { PlatformAdapter } from '../main/engine/platforms/adapter'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
 import { memoryBoard, registerBuiltinSimPorts, registerSimBoard } from '../main/engine/sim/sim-ports'
+import { Stm32Device } from '../main/engine/sim/stm32-device'
 import { YmodemDevice } from '../main/engine/sim/ymodem-device'
 import { fakeAdapter } from './harness/fake-platform'
 import { startMosquitto, type Broker } from './harness/mosquitto'
@@ -117,6 +118,20 @@ describe('Bench: local jobs', () => {
     expect(wrong).toMatchObject({ result: 'failed', reason: 'verification-failed', error: { kind: 'integrity' } })
     expect(() => bench.addSlot('B', { port: 'sim:x', protocol: 'ymodem', baud: 'fast' })).toThrow(/^baud: expected a whole number from 300 to 16000000, got "fast"$/)
     expect(() => bench.addSlot('B', { port: 'sim:x', protocol: 'ymodem', mtu: 512 })).toThrow(/^mtu: applies to mcuboot devices only, not to protocol ymodem$/)
+    await bench.close()
+  })
+})
+
+describe('Bench: which unit', () => {
+  it('a failed STM32 job still records which unit it was (its unique ID, read before anything was erased)', async () => {
+    const bench = new Bench({ dataDir: join(work.dir, 'd6') })
+    const uid = Buffer.from('0a0b0c0d0e0f101112131415', 'hex')
+    const device = new Stm32Device('f1', { uid, flashSizeKiB: 64 })
+    registerSimBoard('bench-uid', async () => memoryBoard('bench-uid', device))
+    bench.addSlot('S', { port: 'sim:bench-uid', protocol: 'stm32' })
+    const job = await bench.flash({ slot: 'S', file: firmware('big.bin', '9.9.9', 100 * 1024) }).done
+    expect(job).toMatchObject({ result: 'failed', error: { kind: 'device', code: 'image-too-large' }, identity: { id: '0a0b0c0d0e0f101112131415' } })
+    expect(bench.queryRecords().records[0]).toMatchObject({ result: 'failed', chip_id: '0a0b0c0d0e0f101112131415', chip: expect.stringMatching(/STM32F10/) })
     await bench.close()
   })
 })

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { ConnectionConfig } from './config/connection'
 import { TypedEmitter } from './events'
 import { flashSlot } from './jobs/flash-slot'
+import { describeUsbUnit } from './jobs/unit'
 import type { PlatformJob } from './jobs/job-record'
 import { Station, type StationEvent, type StationWork } from './jobs/station'
 import { MqttLink } from './link/mqtt-link'
@@ -49,6 +50,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     const config = options.config
     const adapter = options.adapter ?? createAdapter(config)
     const work: StationWork = {
+      describeUnit: describeUsbUnit,
       download: (job, signal, onProgress) =>
         options.cache.fetch(job.order.source, job.order.expect, {
           ca: config.ca,

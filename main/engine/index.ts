@@ -14,6 +14,7 @@ import { FlashlineError, asFlashlineError } from './errors'
 import { Coalescer, TypedEmitter, type LogLevel, type LogLine } from './events'
 import { loadEspManifest } from './flash/esp'
 import { flashSlot } from './jobs/flash-slot'
+import { describeUsbUnit } from './jobs/unit'
 import { isTerminal, type JobContext, type JobRecord, type PackageOnDisk } from './jobs/job-record'
 import { CANCELLED, JobRunner, type JobEvent } from './jobs/job-runner'
 import type { SlotSettings } from './jobs/slot'
@@ -393,6 +394,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
     const runner = new JobRunner(job, {
       journal: this.localJournal,
       obtain: () => this.localPackage(request),
+      describeUnit: describeUsbUnit,
       flash: (j, pkg, signal, onProgress, onPhase) =>
         flashSlot(settings, { path: pkg.path, size: pkg.size, name: pkg.name ?? basename(pkg.path), manifest: pkg.manifest }, {
           signal,

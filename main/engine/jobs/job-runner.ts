@@ -33,6 +33,8 @@ export interface JobDeps {
   /** Gets the package onto the disk and proves it: a download for platform jobs, a hash check for local ones. */
   obtain(job: JobRecord, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
   flash(job: JobRecord, pkg: PackageOnDisk, signal: AbortSignal, onProgress: (p: FlashProgress) => void, onPhase: (phase: 'proving') => void): Promise<FlashOutcome>
+  /** Fills in what is known of the unit before anything else happens (the USB adapter behind the port). */
+  describeUnit?(job: JobRecord): Promise<void>
   emit(event: JobEvent): void
 }
 
@@ -84,6 +86,7 @@ export class JobRunner {
     if (job.phase === 'reporting' || job.phase === 'succeeded' || job.phase === 'failed' || job.phase === 'cancelled') return job
     job.runs += 1
     try {
+      await this.deps.describeUnit?.(job)
       const target = job.order?.targetVersion
       if (target !== undefined && target === job.startVersion && job.phase === 'received') {
         this.log(`device already runs ${target}; nothing to flash`)
@@ -131,6 +134,9 @@ export class JobRunner {
         throw err
       }
       job.error = { kind: err.kind, code: err.code, message: err.message }
+      // a flasher that identified the unit before failing says which unit it was
+      const identity = err.details?.['identity'] as JobRecord['identity'] | undefined
+      if (identity && !job.identity) job.identity = identity
       return this.finish({ result: 'failed', reason: failureReasonOf(err), message: err.message, version: job.startVersion })
     }
   }

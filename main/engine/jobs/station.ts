@@ -22,6 +22,7 @@ export interface Publisher {
 /** The work a job delegates; the agent provides the real download and flash, tests may substitute. */
 export interface StationWork {
   download(job: PlatformJob, signal: AbortSignal, onProgress: (p: DownloadProgress) => void): Promise<PackageOnDisk>
+  describeUnit?(job: JobRecord): Promise<void>
   flash(job: PlatformJob, slot: SlotConfig, pkg: PackageOnDisk, signal: AbortSignal, onProgress: (p: FlashProgress) => void, onPhase: (phase: 'proving') => void): Promise<FlashOutcome>
 }
 
@@ -264,6 +265,7 @@ export class Station extends EventEmitter {
       journal: this.journal,
       report: (j, report, final) => this.report(j as PlatformJob, report, final),
       obtain: (j, signal, onProgress) => this.options.work.download(j as PlatformJob, signal, onProgress),
+      describeUnit: this.options.work.describeUnit,
       flash: (j, pkg, signal, onProgress, onPhase) => this.options.work.flash(j as PlatformJob, slot, pkg, signal, onProgress, onPhase),
       emit: (e) => this.emitEvent(e)
     })

@@ -33,7 +33,8 @@ export function recordOf(job: JobRecord, extra: { logFile: string | null; platfo
     usb_location: ctx.usbLocation ?? null,
     protocol: job.slot?.protocol ?? '',
     chip: job.identity?.chip ?? null,
-    chip_id: job.identity?.id ?? null,
+    // boards that do not name themselves (YMODEM, MCUboot) are known by their USB adapter's serial number
+    chip_id: job.identity?.id ?? ctx.usbSerial ?? null,
     serial_number: ctx.serialNumber ?? null,
     duplicate: ctx.duplicate ?? false,
     package: job.package?.name ?? job.order?.source.fileName ?? null,
