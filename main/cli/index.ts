@@ -9,6 +9,7 @@ const flashModule = () => require('./commands/flash') as typeof import('./comman
 const fetchModule = () => require('./commands/fetch') as typeof import('./commands/fetch')
 const portsModule = () => require('./commands/ports') as typeof import('./commands/ports')
 const recordsModule = () => require('./commands/records') as typeof import('./commands/records')
+const batchModule = () => require('./commands/batch') as typeof import('./commands/batch')
 const demoModule = () => require('./commands/demo') as typeof import('./commands/demo')
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -17,16 +18,17 @@ const USAGE = `Flashline — flash IoT devices on the bench, ordered by their Io
 usage: flashline <command> [flags]   (flashline <command> --help for details)
   agent   act as the device on a platform and carry out the upgrades it orders
   flash   flash a local package onto a device (offline recovery, no platform)
+  batch   flash one package onto many boards at once: fixture ports, or a station that takes boards as they arrive
   fetch   download (resumable) and verify a package into the cache, for offline work
   ports   list serial ports with USB ids and known bridges
   records export the record of every flashing job (table, CSV, JSONL); sync them to PostgreSQL
   demo    run a complete upgrade against the built-in simulated platform and device
 
 exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, expired token)
-            4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost)
+            4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost; batch: a unit failed)
             6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
 
-const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, fetch: () => fetchModule().FETCH_HELP, records: () => recordsModule().RECORDS_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
+const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, batch: () => batchModule().BATCH_HELP, fetch: () => fetchModule().FETCH_HELP, records: () => recordsModule().RECORDS_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -55,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return await agentModule().agentCommand(rest, makeOutput, controller.signal)
       case 'flash':
         return await flashModule().flashCommand(rest, makeOutput, controller.signal)
+      case 'batch':
+        return await batchModule().batchCommand(rest, makeOutput, controller.signal)
       case 'fetch':
         return await fetchModule().fetchCommand(rest, makeOutput, controller.signal)
       case 'ports':

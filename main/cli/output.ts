@@ -7,7 +7,7 @@ export class Output {
 
   constructor(
     readonly json: boolean,
-    private readonly tty = Boolean(process.stdout.isTTY)
+    readonly tty = Boolean(process.stdout.isTTY)
   ) {}
 
   event(type: string, data: Record<string, unknown> = {}): void {
@@ -35,6 +35,15 @@ export class Output {
     const text = `${label.padEnd(9)} [${bar}] ${total ? `${Math.floor(frac * 100)}%`.padStart(4) : ''} ${formatBytes(done)}${total ? ` / ${formatBytes(total)}` : ''}  ${formatBytes(bytesPerSec)}/s  ETA ${eta}`
     process.stdout.write(`\r${text.padEnd(90)}`)
     this.barShown = true
+  }
+
+  /** Replaces the last `previous` lines written this way with `lines` (a live table on a terminal). */
+  rewrite(lines: string[], previous: number): void {
+    if (this.json || !this.tty) return
+    this.clearBar()
+    const columns = process.stdout.columns || 120
+    const up = previous ? `\x1b[${previous}A` : ''
+    process.stdout.write(up + lines.map((l) => `\x1b[2K${l.slice(0, columns - 1)}`).join('\n') + '\n')
   }
 
   clearBar(): void {

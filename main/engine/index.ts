@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path'
 import { readConnection, ConfigProblem, type ConnectionConfig } from './config/connection'
 import { formatPath } from './config/fields'
 import { check, slotSchema } from './config/schema'
+import { BatchRun, type BatchOptions } from './batch'
 import { Connection, type ConnectionStatus } from './connection'
 import { hashBuffer } from './download/hashers'
 import { FlashlineError, asFlashlineError } from './errors'
@@ -159,6 +160,10 @@ export interface FlashRequest {
   context?: JobContext
   /** The first value of `retries` in the record (a batch retrying a unit). */
   retries?: number
+  /** A package already in the cache and checked (a batch hashes it once for all units). */
+  prepared?: PackageInfo
+  /** Decides, once the unit is known, whether it was seen before (a batch's duplicates). */
+  classify?(unit: { identity?: DeviceIdentity; usbSerial?: string }): { duplicate: boolean }
 }
 
 export interface JobHandle {
@@ -366,7 +371,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
     const slotId = typeof request.slot === 'string' ? request.slot : undefined
     const settings = slotId !== undefined ? this.slots.get(slotId) : parseSlot(request.slot)
     if (!settings) throw new FlashlineError('usage', 'unknown-slot', `there is no slot ${slotId}; add it first`)
-    const sources = [request.file, request.manifest, request.sha256].filter((x) => x !== undefined).length
+    const sources = [request.file, request.manifest, request.sha256, request.prepared].filter((x) => x !== undefined).length
     if (sources !== 1) throw new FlashlineError('usage', 'bad-request', 'give exactly one of file, manifest or sha256 to flash')
     if (request.manifest !== undefined && settings.protocol !== 'esp') throw new FlashlineError('usage', 'bad-request', 'a manifest is for the esp protocol (ESP Web Tools style manifest of parts and offsets)')
     const busy = [...this.local.values()].find((r) => (slotId !== undefined && r.slotId === slotId) || r.settings.port === settings.port)
@@ -402,7 +407,14 @@ export class Bench extends TypedEmitter<BenchEvents> {
           onProving: () => onPhase('proving'),
           log: (message) => this.jobEvent({ type: 'log', job: j, message })
         }),
-      emit: (e) => (e.type === 'phase' ? this.jobChanged(e.job) : this.jobEvent(e))
+      emit: (e) => {
+        if (e.type !== 'phase') return this.jobEvent(e)
+        if (isTerminal(e.job) && request.classify) {
+          const { duplicate } = request.classify({ identity: e.job.identity, usbSerial: e.job.context?.usbSerial })
+          if (duplicate) e.job.context = { ...e.job.context, duplicate }
+        }
+        this.jobChanged(e.job)
+      }
     })
     const done = runner
       .run(run.abort.signal)
@@ -437,12 +449,28 @@ export class Bench extends TypedEmitter<BenchEvents> {
       const text = readFileSync(request.manifest)
       return { path: request.manifest, size, name: basename(request.manifest), manifest, sha256: hashBuffer(text).sha256 }
     }
+    if (request.prepared) return request.prepared
     if (request.sha256 !== undefined) {
       const hit = await this.cache.get(request.sha256)
       if (!hit) throw new FlashlineError('usage', 'not-in-cache', `no package with SHA-256 ${request.sha256} is in the cache`)
       return hit
     }
     return this.cache.import(request.file!, request.expect)
+  }
+
+  /**
+   * A batch run: the same package onto many units, on fixed ports or as units arrive (station mode).
+   * Call `start()`; `done` settles with the summary.
+   */
+  batch(options: BatchOptions): BatchRun {
+    return new BatchRun(
+      {
+        importPackage: (file, expect) => this.importPackage(file, expect),
+        flashUnit: (r) => this.flash({ slot: r.slot, prepared: r.prepared, manifest: r.manifest, origin: 'batch', context: r.context, retries: r.retries, classify: r.classify }),
+        cancel: (jobId) => this.cancel(jobId)
+      },
+      options
+    )
   }
 
   /** Cancels one job of any origin. False when no such job is running. */
@@ -624,6 +652,11 @@ async function newReplicator(store: RecordStore, url: string, source: string | u
   return new R(store, { url, urlSource: source, onWarning })
 }
 
+/** Checks slot settings (as a station file's device without id and currentVersion); a usage error names the field. */
+export function checkSlotSettings(settings: unknown): SlotSettings {
+  return parseSlot(settings)
+}
+
 function parseSlot(settings: unknown): SlotSettings {
   const parsed = check(slotSchema, settings)
   if (!parsed.ok) throw new FlashlineError('usage', 'bad-config', `${formatPath(parsed.problem.path)}: ${parsed.problem.message}`, { path: formatPath(parsed.problem.path) })
@@ -662,6 +695,7 @@ export type { ConnectionStatus } from './connection'
 export type { SlotSettings, SlotConfig, ProbeConfig } from './jobs/slot'
 export type { PackageInfo } from './package-cache'
 export { RECORD_FIELDS, type FlashRecord } from './records/record'
+export { BatchRun, worthRetrying, type BatchOptions, type BatchSummary, type UnitInfo } from './batch'
 export type { RecordFilter, RecordQuery } from './records/store'
 export type { SyncResult } from './records/replicator'
 export { EXPORT_FORMATS, toCsv, toJsonl, toTable, type ExportFormat } from './records/export'

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { FlashlineError } from '../errors'
 import { registerSimPorts, type OpenOptions } from '../transport/open'
 import { memoryPair } from '../transport/memory'
@@ -46,7 +47,9 @@ async function ymodemBoard(name: string): Promise<{ open(): Promise<Transport> }
 async function stm32Board(name: string): Promise<{ open(): Promise<Transport> }> {
   const p = name.split(':')[1] ?? ''
   const personality = (['f1', 'f1-crc', 'f4'].includes(p) ? p : 'f1') as Stm32Personality
-  return memoryBoard(name, new Stm32Device(personality, { version: simVersion() }))
+  // every simulated board is its own unit: its unique ID comes from its name
+  const uid = createHash('sha256').update(name).digest().subarray(0, 12)
+  return memoryBoard(name, new Stm32Device(personality, { version: simVersion(), uid }))
 }
 
 /** `sim:mcuboot[:mcuboot|zephyr][:label]` — MCUboot serial recovery (SMP); slot 0 survives reopens. */

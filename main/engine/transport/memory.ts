@@ -40,6 +40,16 @@ export class MemoryTransport extends QueuedReads implements Transport {
     this.queue.fail(err)
     for (const l of this.closeListeners) l()
   }
+  /** The cable is pulled: pending and later reads fail with 'port-lost', as on an unplugged USB adapter. */
+  lose(): void {
+    if (!this.isOpen) return
+    this.isOpen = false
+    const err = new FlashlineError('device', 'port-lost', `port ${this.path} was lost (unplugged or reset)`)
+    this.queue.fail(err)
+    for (const l of this.closeListeners) l(err)
+    void this.peer?.close()
+  }
+
   onClose(listener: (err?: Error) => void): void {
     this.closeListeners.push(listener)
   }
