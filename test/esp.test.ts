@@ -2,7 +2,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createEspFlasher, flashEsp } from '../main/engine/flash/esp'
+import { flashEsp } from '../main/engine/flash/esp'
+import { flashEspThreaded } from '../main/engine/flash/esp-threaded'
 import { EspDevice, type EspDeviceOptions } from '../main/engine/sim/esp-device'
 import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
 import { memoryPair } from '../main/engine/transport/memory'
@@ -164,9 +165,9 @@ describe('esptool-js against our ESP32-C3 simulator on a pty', () => {
       void new EspDevice().attach(dev)
       const fw = firmwareLike('9.9.9', 400_000)
       const abort = new AbortController()
-      const flasher = createEspFlasher({ thread })
+      const flash = thread ? flashEspThreaded : flashEsp
       await expect(
-        flasher.flash(host, { path: file(`abort-${thread}.bin`, fw), size: fw.length, name: 'a.bin', address: 0x10000 }, { signal: abort.signal, onProgress: (p) => p.stage === 'write' && p.done > 0 && abort.abort() })
+        flash(host, { path: file(`abort-${thread}.bin`, fw), size: fw.length, name: 'a.bin', address: 0x10000 }, { signal: abort.signal, onProgress: (p) => p.stage === 'write' && p.done > 0 && abort.abort() })
       ).rejects.toMatchObject({ kind: 'interrupted' })
       await host.close()
     }

@@ -5,7 +5,7 @@ import { FlashlineError, type ErrorKind } from '../errors'
 import type { FlashImage, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
 import type { EspOptions } from './esp'
-import type { EspWorkerData, FromWorker, ToWorker } from './esp-worker'
+import type { EspWorkerData, FromWorker, ToWorker } from './esp-worker-protocol'
 import type { FlashOptions } from './flasher'
 
 /** Starts the worker from the bundled build (out/main/esp-worker.js) or, in a source checkout, through tsx. */

@@ -5,27 +5,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { FlashlineError } from '../errors'
-import type { FlashImage } from '../model'
 import { QueuedReads } from '../transport/queued-reads'
 import type { Signals, Transport } from '../transport/transport'
-import { flashEsp, type EspOptions } from './esp'
-
-export type ToWorker = { type: 'data'; chunk: Uint8Array } | { type: 'closed'; message: string } | { type: 'reply'; id: number; error?: string } | { type: 'abort' }
-export type FromWorker =
-  | { type: 'write'; id: number; data: Uint8Array }
-  | { type: 'signals'; id: number; signals: Partial<Signals> }
-  | { type: 'baud'; id: number; baud: number }
-  | { type: 'progress'; progress: { stage: 'connect' | 'erase' | 'write' | 'verify' | 'reset'; done: number; total: number } }
-  | { type: 'log'; message: string }
-  | { type: 'done'; result: unknown }
-  | { type: 'failed'; kind: string; code: string; message: string }
-
-export interface EspWorkerData {
-  path: string
-  baudRate: number
-  image: FlashImage
-  options: Omit<EspOptions, 'log'>
-}
+import { flashEsp } from './esp'
+import type { EspWorkerData, FromWorker, ToWorker } from './esp-worker-protocol'
 
 /** The parent's port, seen from here. */
 class RelayedTransport extends QueuedReads implements Transport {

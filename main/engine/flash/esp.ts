@@ -6,9 +6,8 @@ import { isMainThread } from 'node:worker_threads'
 import { FlashlineError } from '../errors'
 import type { FlashImage, FlashManifest, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
-import { flashEspThreaded } from './esp-threaded'
 import { WebSerialOverTransport } from './esp-web-serial'
-import type { FlashOptions, Flasher } from './flasher'
+import type { FlashOptions } from './flasher'
 
 /**
  * Espressif ROM/stub flashing through esptool-js (pinned), driven over our transport:
@@ -191,19 +190,4 @@ export async function flashEsp(t: Transport, image: FlashImage, options: EspOpti
     }
   }
   throw last!
-}
-
-export function createEspFlasher(options: Record<string, unknown> = {}): Flasher {
-  const opts: EspOptions = {
-    baud: typeof options['baud'] === 'number' ? options['baud'] : undefined,
-    before: options['before'] === 'no_reset' ? 'no_reset' : 'default_reset',
-    after: options['after'] === 'no_reset' ? 'no_reset' : 'hard_reset',
-    log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
-  }
-  // esptool-js's deflate and byte-wise progress inflate are CPU-heavy: off the main thread by default
-  const threaded = options['thread'] !== false
-  return {
-    protocol: 'esp',
-    flash: (t, image, f) => (threaded ? flashEspThreaded(t, image, { ...opts, ...f }) : flashEsp(t, image, { ...opts, ...f }))
-  }
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { FlashlineError } from '../errors'
 import type { FlashImage, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
-import type { FlashOptions, Flasher } from './flasher'
+import type { FlashOptions } from './flasher'
 import { listedVersionMatches, mcubootImageIntact, parseMcubootImage } from './mcuboot-image'
 import { parseSignalSequence, runSignalSequence } from './signal-sequence'
 import { frameLines, packetSize, SMP_GROUP, SMP_HEADER_SIZE, SMP_ID, SMP_OP, SMP_RC, smpMessage, SmpLineDecoder, smpPayload, decodeSmpHeader } from './smp'
@@ -225,18 +225,4 @@ export async function flashMcuboot(t: Transport, image: FlashImage, options: Mcu
     identity: { protocol: 'mcuboot', chip: `MCUboot image ${imageNo}`, details: { image: imageNo, previousVersion: old?.['version'] ?? null, version: info.version, hashChecked, mtu } },
     ...(bootLog ? { bootLog: bootLog + '\n' } : {})
   }
-}
-
-export function createMcubootFlasher(options: Record<string, unknown> = {}): Flasher {
-  const num = (k: string) => (typeof options[k] === 'number' ? (options[k] as number) : undefined)
-  const opts: McubootOptions = {
-    image: num('image'),
-    mtu: num('mtu'),
-    lineDelayMs: num('lineDelayMs'),
-    timeoutMs: num('timeoutMs'),
-    reset: options['reset'] !== false,
-    entry: typeof options['entry'] === 'string' ? options['entry'] : undefined,
-    log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
-  }
-  return { protocol: 'mcuboot', flash: (t, image, f) => flashMcuboot(t, image, { ...opts, ...f }) }
 }

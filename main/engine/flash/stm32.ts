@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { FlashlineError } from '../errors'
 import type { DeviceIdentity, FlashImage, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
-import type { FlashOptions, Flasher } from './flasher'
+import type { FlashOptions } from './flasher'
 import { parseSignalSequence, runSignalSequence } from './signal-sequence'
 import { chipByPid, pagesCovering, stm32Crc, type Stm32Chip } from './stm32-chips'
 
@@ -412,18 +412,4 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
     if (sequence) await runSignalSequence(transport, sequence.exit)
     return { bytesWritten: image.size, identity, verified }
   }
-}
-
-export function createStm32Flasher(options: Record<string, unknown> = {}): Flasher {
-  const verify = options['verify']
-  const opts: Stm32Options = {
-    verify: verify === 'readback' || verify === 'crc' || verify === 'none' ? verify : 'auto',
-    massErase: options['massErase'] === true,
-    go: options['go'] !== false,
-    entry: typeof options['entry'] === 'string' ? options['entry'] : undefined,
-    unprotect: options['unprotect'] === true,
-    protect: options['protect'] === true,
-    log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
-  }
-  return { protocol: 'stm32', flash: (t, image, f) => flashStm32(t, image, { ...opts, ...f }) }
 }

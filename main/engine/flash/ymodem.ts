@@ -3,7 +3,7 @@ import { FlashlineError } from '../errors'
 import type { FlashImage, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
 import { crc16xmodem } from '../util/crc16'
-import type { FlashOptions, Flasher } from './flasher'
+import type { FlashOptions } from './flasher'
 
 export const SOH = 0x01
 export const STX = 0x02
@@ -337,18 +337,5 @@ export async function sendYmodem(
     throw e
   } finally {
     await file.close()
-  }
-}
-
-export function createYmodemFlasher(options: Record<string, unknown> = {}): Flasher {
-  const opts: YmodemOptions = {
-    menuCommand: typeof options['menuCommand'] === 'string' ? options['menuCommand'] : undefined,
-    startTimeoutMs: typeof options['startTimeoutMs'] === 'number' ? options['startTimeoutMs'] : undefined,
-    blockTimeoutMs: typeof options['blockTimeoutMs'] === 'number' ? options['blockTimeoutMs'] : undefined,
-    log: typeof options['log'] === 'function' ? (options['log'] as (m: string) => void) : undefined
-  }
-  return {
-    protocol: 'ymodem',
-    flash: (transport, image, flashOptions) => sendYmodem(transport, image, { ...opts, ...flashOptions })
   }
 }
