@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { app, BrowserWindow, ipcMain, session, shell } from 'electron'
-import { CHANNELS, type AppInfo, type PortInfo, type Result } from '../preload/contract'
+import { channelOf, type AppInfo, type PortInfo, type Result } from '../preload/contract'
 import { listPorts } from './engine/ports'
 import { asFlashlineError } from './engine/errors'
 
@@ -14,8 +14,8 @@ async function result<T>(fn: () => Promise<T>): Promise<Result<T>> {
 }
 
 function registerIpc(): void {
-  ipcMain.handle(CHANNELS.appInfo, (): Promise<Result<AppInfo>> => result(async () => ({ version: app.getVersion(), platform: process.platform })))
-  ipcMain.handle(CHANNELS.listPorts, (): Promise<Result<PortInfo[]>> => result(() => listPorts()))
+  ipcMain.handle(channelOf('appInfo'), (): Promise<Result<AppInfo>> => result(async () => ({ version: app.getVersion(), platform: process.platform, dataDir: '', demo: false, systemLocale: app.getLocale(), host: 'electron' })))
+  ipcMain.handle(channelOf('listPorts'), (): Promise<Result<PortInfo[]>> => result(() => listPorts()))
 }
 
 function createWindow(): void {
