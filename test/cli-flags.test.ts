@@ -227,7 +227,7 @@ describe('IoTDA X.509 login with --cert/--key (mosquitto TLS listener with requi
     const rogue = await agentUntilConnected(x509('dev_rogue', ['--cert', f('rogue.pem'), '--key', f('rogue.key')]), { FLASHLINE_SECRET: undefined })
     expect(rogue.connected).toBe(false)
     expect(rogue.code, explain(rogue)).toBe(6)
-    expect(rogue.stderr).toMatch(/alert unknown ca.* — the broker did not accept the client certificate: check that --cert\/--key were issued by a CA the broker trusts/s)
+    expect(rogue.stderr).toMatch(/alert unknown ca.* — the broker did not accept the client certificate: check that --cert and --key were issued by a CA the broker trusts/s)
     expect(tls.log()).not.toMatch(/as dev_(nocert|rogue)_0_0_/)
   }, 60_000)
 

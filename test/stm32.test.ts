@@ -419,7 +419,7 @@ describe('the unit: unique device ID and flash size register', () => {
     expect(error).toBeInstanceOf(FlashlineError)
     const e = error as FlashlineError
     expect(e.code).toBe('stm32-protected')
-    expect(e.message).toMatch(/--unprotect/)
+    expect(e.message).toMatch(/`unprotect` \(this mass-erases/)
     const identity = e.details?.['identity'] as FlashResult['identity']
     expect(identity).toMatchObject({ protocol: 'stm32', chip: 'STM32F10xxx medium-density', details: { pid: '0x410', bootloader: '2.2', uid: 'unreadable: read-out protection' } })
     expect(identity && 'id' in identity).toBe(false)

@@ -137,3 +137,4 @@ export function recordsDbFrom(flags: Flags): { recordsDb?: string; recordsDbSour
   const env = process.env['FLASHLINE_RECORDS_DB']
   return env ? { recordsDb: env, recordsDbSource: 'FLASHLINE_RECORDS_DB' } : {}
 }
+

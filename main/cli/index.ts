@@ -1,5 +1,6 @@
 import { asFlashlineError, EXIT_CODES } from '../engine/errors'
 import { Output } from './output'
+import { cliWording } from './wording'
 
 // Each command's module is required when that command runs (and its help text when asked for), so
 // `flashline ports` does not pay for loading the MQTT client, the broker or the ESP flasher.
@@ -74,8 +75,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = asFlashlineError(e)
     const code = controller.signal.aborted ? EXIT_CODES.interrupted : EXIT_CODES[err.kind]
-    out.event('error', { kind: err.kind, code: err.code, message: err.message, exitCode: code })
-    out.error(`flashline ${command}: ${err.message}`)
+    const message = cliWording(err.message)
+    out.event('error', { kind: err.kind, code: err.code, message, exitCode: code })
+    out.error(`flashline ${command}: ${message}`)
     return code
   } finally {
     process.off('SIGINT', onSignal)

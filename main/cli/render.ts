@@ -1,5 +1,6 @@
 import type { Bench, JobInfo } from '../engine'
 import type { Output } from './output'
+import { cliWording } from './wording'
 
 /** The one-line story of a job phase, as a technician reads it. */
 export function describePhase(j: JobInfo): string {
@@ -30,7 +31,7 @@ export function renderEvents(bench: Bench, out: Output, options: { jobLogEvent?:
     if (j.phase === 'succeeded' || j.phase === 'failed' || j.phase === 'cancelled') {
       out.event('job-closed', { ...ids, result: j.phase, outcome: { result: j.result, reason: j.reason, message: j.message, version: j.version }, error: j.error, identity: j.identity, logFile: j.logFile })
     }
-    out.info(describePhase(j))
+    out.info(cliWording(describePhase(j)))
   })
   bench.on('progress', (p) => {
     const ids = { job: p.jobId, slot: p.slotId, connection: p.connectionId, device: p.deviceId }
@@ -53,6 +54,6 @@ export function renderEvents(bench: Bench, out: Output, options: { jobLogEvent?:
     out.event(l.jobId ? jobLogEvent : 'log', { level: l.level, source: l.source, job: l.jobId, slot: l.slotId, connection: l.connectionId, device: l.deviceId, message: l.message })
     // every log line goes to stdout; stderr is kept for the command's own final error
     const level = l.level === 'error' ? 'error: ' : l.level === 'warn' ? 'warning: ' : ''
-    out.info(`${level}${l.deviceId ? `${l.deviceId}: ` : ''}${l.message}`)
+    out.info(cliWording(`${level}${l.deviceId ? `${l.deviceId}: ` : ''}${l.message}`))
   })
 }

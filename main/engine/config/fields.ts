@@ -83,7 +83,7 @@ export const signalSequence = () =>
       parseSignalSequence(t.value)
       return t
     } catch (e) {
-      return { ok: false, message: (e as Error).message.replace(/^--entry /, '') }
+      return { ok: false, message: (e as Error).message.replace(/^`entry` /, '') }
     }
   })
 

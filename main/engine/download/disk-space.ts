@@ -37,7 +37,7 @@ export function diskFullError(dir: string, opts: { size?: number; received: numb
   return new FlashlineError(
     'download',
     'disk-full',
-    `the disk holding ${dir} ${what}: ${needs}${free}.${opts.deleted ? ' The partial download was deleted.' : ''} Free space there (or use another --data-dir) and try again`,
+    `the disk holding ${dir} ${what}: ${needs}${free}.${opts.deleted ? ' The partial download was deleted.' : ''} Free space there (or use another \`dataDir\`) and try again`,
     { size: opts.size, received: opts.received, free: opts.free }
   )
 }

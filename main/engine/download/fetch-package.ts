@@ -393,7 +393,7 @@ function classify(e: NodeJS.ErrnoException, url: URL, options: FetchOptions): Er
   if (e instanceof Retryable || e instanceof FlashlineError) return e
   if (e.name === 'AbortError' || options.signal?.aborted) return new FlashlineError('interrupted', 'aborted', 'interrupted')
   if (e.code && TLS_CODES.test(e.code)) {
-    return new FlashlineError('download', 'tls', `TLS verification of ${url.host} failed (${e.code}: ${e.message}); if the server uses a private CA, pass it with --ca FILE`)
+    return new FlashlineError('download', 'tls', `TLS verification of ${url.host} failed (${e.code}: ${e.message}); if the server uses a private CA, give it in \`ca\``)
   }
   if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new FlashlineError('download', 'network', `cannot resolve the package host ${url.hostname} (${e.code}); check the network or DNS`)
   return new Retryable(`${e.code ?? ''} ${e.message}`.trim())

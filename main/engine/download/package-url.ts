@@ -14,7 +14,7 @@ export function parsePackageUrl(raw: string, allowHttp?: boolean): URL {
     throw new FlashlineError('download', 'bad-url', `the package URL "${redactUrl(raw)}" is not a valid URL`)
   }
   if (url.protocol === 'http:' && !allowHttp) {
-    throw new FlashlineError('download', 'http-not-allowed', `refusing plain http:// for ${url.host}: packages are fetched over https:// only (pass --allow-http for a trusted lab network)`)
+    throw new FlashlineError('download', 'http-not-allowed', `refusing plain http:// for ${url.host}: packages are fetched over https:// only (allow it with \`allowHttp\` on a trusted lab network)`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new FlashlineError('download', 'bad-url', `unsupported URL scheme "${url.protocol}" for the package ${redactUrl(raw)}: only https:// (or http:// when allowed)`)

@@ -2,8 +2,9 @@ import { FlashlineError } from '../errors'
 import type { Transport } from '../transport/transport'
 
 /**
- * The Web Serial `SerialPort` shape esptool-js drives (bench-protocols.md §3.5), over one of our
- * already-open transports. esptool-js "opens" and "closes" it around baud-rate fallbacks; the
+ * The Web Serial `SerialPort` shape esptool-js drives (WICG Web Serial API: readable, writable,
+ * setSignals, getInfo), over one of our already-open transports. esptool-js "opens" and "closes" it
+ * around baud-rate fallbacks; the
  * underlying port stays ours and stays open, so the board is not reset by a reopen.
  */
 export class WebSerialOverTransport {

@@ -51,6 +51,6 @@ export async function probeVersion(transport: Transport, options: { pattern: Reg
   throw new FlashlineError(
     'device',
     'probe-timeout',
-    `no version banner matching /${options.pattern.source}/ within ${Math.round(options.timeoutMs / 1000)} s after the flash; ${printed ? `the device printed: "${printed}"` : 'the device printed nothing'} (check --probe, --probe-baud and that the device resets after flashing)`
+    `no version banner matching /${options.pattern.source}/ within ${Math.round(options.timeoutMs / 1000)} s after the flash; ${printed ? `the device printed: "${printed}"` : 'the device printed nothing'} (check \`probe\`, \`probe.baud\` and that the device resets after flashing)`
   )
 }

@@ -11,7 +11,7 @@ export type SignalStep = { set: Partial<Signals> } | { waitMs: number }
 
 export function parseSignalSequence(text: string): { entry: SignalStep[]; exit: SignalStep[] } {
   const [entry = '', exit = '', ...rest] = text.split(':')
-  if (rest.length) throw new FlashlineError('usage', 'bad-entry', `--entry "${text}" has more than one ':' (entry:exit)`)
+  if (rest.length) throw new FlashlineError('usage', 'bad-entry', `\`entry\` "${text}" has more than one ':' (entry:exit)`)
   return { entry: parsePart(entry, text), exit: parsePart(exit, text) }
 }
 
@@ -30,7 +30,7 @@ function parsePart(part: string, whole: string): SignalStep[] {
       continue
     }
     const m = /^(-?)(dtr|rts)/.exec(part.slice(i))
-    if (!m) throw new FlashlineError('usage', 'bad-entry', `--entry "${whole}": cannot read "${part.slice(i)}"; use dtr, -dtr, rts, -rts, "," (100 ms) and "&"`)
+    if (!m) throw new FlashlineError('usage', 'bad-entry', `\`entry\` "${whole}": cannot read "${part.slice(i)}"; use dtr, -dtr, rts, -rts, "," (100 ms) and "&"`)
     steps.push({ set: { [m[2] as 'dtr' | 'rts']: m[1] !== '-' } })
     i += m[0].length
   }

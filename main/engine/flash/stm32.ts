@@ -315,7 +315,7 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
 
   async function flashIdentified(): Promise<FlashResult> {
     if (options.verify === 'crc' && !s.commands.includes(0xa1)) {
-      throw new FlashlineError('device', 'stm32-unsupported', `this bootloader (${String(identity.details!['bootloader'])}) does not offer Get Checksum (0xA1), which --verify crc needs; use --verify readback or auto; nothing was erased`)
+      throw new FlashlineError('device', 'stm32-unsupported', `this bootloader (${String(identity.details!['bootloader'])}) does not offer Get Checksum (0xA1), which \`verify\` crc needs; use \`verify\` readback or auto; nothing was erased`)
     }
     const address = image.address ?? chip.flashStart
     const offset = address - chip.flashStart
@@ -364,7 +364,7 @@ export async function flashStm32(transport: Transport, image: FlashImage, option
         throw new FlashlineError(
           'device',
           'stm32-protected',
-          `the STM32 bootloader refused to erase: the chip is read-out or write protected. Flash again with --unprotect (this mass-erases the chip, including any data or calibration kept in flash)`
+          `the STM32 bootloader refused to erase: the chip is read-out or write protected. Flash again with \`unprotect\` (this mass-erases the chip, including any data or calibration kept in flash)`
         )
       }
       throw e

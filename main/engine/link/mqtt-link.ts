@@ -23,10 +23,10 @@ export function validateBrokerUrl(url: string): URL {
   try {
     parsed = new URL(url)
   } catch {
-    throw new FlashlineError('usage', 'bad-broker-url', `--broker "${redactUrl(url)}" is not a URL; expected mqtt://host:port or mqtts://host:port`)
+    throw new FlashlineError('usage', 'bad-broker-url', `\`broker\` "${redactUrl(url)}" is not a URL; expected mqtt://host:port or mqtts://host:port`)
   }
   if (parsed.protocol !== 'mqtt:' && parsed.protocol !== 'mqtts:') {
-    throw new FlashlineError('usage', 'bad-broker-url', `--broker must start with mqtt:// or mqtts://, got "${parsed.protocol}//"`)
+    throw new FlashlineError('usage', 'bad-broker-url', `\`broker\` must start with mqtt:// or mqtts://, got "${parsed.protocol}//"`)
   }
   return parsed
 }
@@ -47,11 +47,11 @@ const CONNACK_REASONS: Record<number, string> = {
  * §6.2: certificate_required, unknown_ca, bad_certificate …) are not fixed by a CA for the broker.
  */
 function tlsHint(message: string): string {
-  if (/alert certificate required/i.test(message)) return 'the broker requires a client certificate: log in with --cert and --key'
+  if (/alert certificate required/i.test(message)) return 'the broker requires a client certificate: log in with `cert` and `key`'
   if (/alert (unknown ca|bad certificate|certificate unknown|certificate expired|certificate revoked|unsupported certificate)/i.test(message)) {
-    return 'the broker did not accept the client certificate: check that --cert/--key were issued by a CA the broker trusts and are still valid'
+    return 'the broker did not accept the client certificate: check that `cert` and `key` were issued by a CA the broker trusts and are still valid'
   }
-  return "pass the broker's CA with --ca"
+  return "give the broker's CA in `ca`"
 }
 
 /**
