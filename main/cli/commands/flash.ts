@@ -29,7 +29,7 @@ export const FLASH_HELP = `flashline flash --port PATH --protocol ymodem|stm32|e
   --mtu BYTES        mcuboot: largest SMP packet, default 512 or the buffer the device reports
   --probe REGEX      after flashing, read the console until REGEX matches; group 1 is the version
   --probe-baud N     console speed for the probe   --probe-timeout S   seconds to wait (default 15)
-  --operator NAME --station ID   written into the job's record
+  --operator NAME --station ID --serial SN   written into the job's record (SN: the unit's serial number)
   --records-db URL   also replicate the record to PostgreSQL (or env FLASHLINE_RECORDS_DB); never slows the flash
   --data-dir DIR     where the job's journal, log and record are kept (default ${defaultDataDir()})
   --json             newline-delimited JSON events on stdout`
@@ -47,6 +47,7 @@ export async function flashCommand(argv: string[], makeOutput: (json: boolean) =
       'data-dir': { type: 'string' },
       operator: { type: 'string' },
       station: { type: 'string' },
+      serial: { type: 'string' },
       'records-db': { type: 'string' }
     },
     'flash'
@@ -67,7 +68,7 @@ export async function flashCommand(argv: string[], makeOutput: (json: boolean) =
   renderEvents(bench, out, { jobLogEvent: 'flash-log' })
   let handle
   try {
-    handle = bench.flash({ slot, file, manifest, expect: md5 || sha256 ? { md5, sha256 } : undefined })
+    handle = bench.flash({ slot, file, manifest, expect: md5 || sha256 ? { md5, sha256 } : undefined, context: { serialNumber: str(flags, 'serial') } })
   } catch (e) {
     await bench.close()
     throw flagError(e)
