@@ -113,6 +113,7 @@ export interface JobInfo {
 export interface ProgressInfo {
   jobId: string
   slotId?: string
+  port?: string
   connectionId?: string
   deviceId?: string
   stage: 'download' | FlashProgress['stage']
@@ -492,14 +493,30 @@ export class Bench extends TypedEmitter<BenchEvents> {
   }
 
   getJob(jobId: string): JobInfo | undefined {
-    return this.listJobs().find((j) => j.id === jobId)
+    const live = this.live.get(jobId)
+    if (live) return live
+    const local = this.localJournal.load(jobId)
+    if (local) return this.jobInfo(local)
+    for (const c of this.connectionsById.values()) {
+      const job = c.station.journal.load(jobId)
+      if (job) return this.jobInfo(job)
+    }
+    return undefined
   }
+
+  /** The last state of every job that changed in this process (getJob without reading the journal). */
+  private readonly live = new Map<string, JobInfo>()
 
   // ---- events, logs, records -------------------------------------------------------------
 
   private jobChanged(job: JobRecord): void {
     this.progress.flush(job.id)
     const info = this.jobInfo(job)
+    this.live.set(job.id, info)
+    if (this.live.size > 1000) {
+      // a station runs for months: forget finished jobs here (the journal still has them)
+      for (const [id, j] of this.live) if (j.result && this.live.size > 500) this.live.delete(id)
+    }
     this.jobLog(info, 'info', `phase ${job.phase}${job.outcome && isTerminal(job) ? `: ${job.outcome.result}${job.outcome.message ? ` (${job.outcome.message})` : ''}` : ''}`)
     this.emit('job', info)
     if (isTerminal(job)) {
@@ -527,8 +544,8 @@ export class Bench extends TypedEmitter<BenchEvents> {
 
   private readonly flashStarted = new Map<string, number>()
 
-  private idsOf(job: JobRecord): { slotId?: string; connectionId?: string; deviceId?: string } {
-    return { slotId: job.slot?.id, connectionId: job.connectionId, deviceId: job.order?.deviceId }
+  private idsOf(job: JobRecord): { slotId?: string; connectionId?: string; deviceId?: string; port?: string } {
+    return { slotId: job.slot?.id, connectionId: job.connectionId, deviceId: job.order?.deviceId, port: job.slot?.port }
   }
 
   private jobInfo(job: JobRecord): JobInfo {

@@ -150,10 +150,7 @@ export async function batchCommand(argv: string[], makeOutput: (json: boolean) =
   const table = out.json || !out.tty ? undefined : new SlotTable(out)
   if (table) {
     bench.on('job', (j: JobInfo) => j.port && table.phase(j.port, j.phase))
-    bench.on('progress', (p) => {
-      const port = bench.getJob(p.jobId)?.port
-      if (port) table.progress(port, p)
-    })
+    bench.on('progress', (p) => p.port && table.progress(p.port, p))
   } else renderEvents(bench, out, { jobLogEvent: 'flash-log' })
   run.on('unit', (u) => {
     out.event('batch-unit', { batch: run.id, ...u })
