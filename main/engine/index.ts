@@ -293,7 +293,6 @@ export class Bench extends TypedEmitter<BenchEvents> {
   }
 
   private connectionInfo(c: Connection): ConnectionInfo {
-    const jobs = c.station.jobs()
     return {
       id: c.id,
       platform: c.config.platform,
@@ -302,7 +301,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
       status: c.status,
       error: c.status === 'failed' ? c.lastError : undefined,
       outbox: c.station.outbox.size,
-      activeJobs: jobs.filter((j) => !isTerminal(j)).length,
+      activeJobs: c.station.activeJobs,
       devices: c.config.devices.map((d) => ({ deviceId: d.deviceId, port: d.port, protocol: d.protocol, version: c.station.context.currentVersion(d.deviceId) }))
     }
   }

@@ -63,6 +63,8 @@ export class Station extends EventEmitter {
   private readonly slots = new Map<string, SlotConfig>()
   private readonly running = new Map<string, { runner: JobRunner; done: Promise<void>; abort: AbortController }>()
   private stopping = false
+  /** Jobs not yet ended (running, or waiting for the platform to acknowledge their final report). */
+  private readonly open = new Set<string>()
   /** The latest job per (device, order id), for recognising an order that arrives again. */
   private readonly byOrder = new Map<string, string>()
   private publisher: Publisher | null = null
@@ -82,7 +84,10 @@ export class Station extends EventEmitter {
     const scan = this.journal.scan()
     this.lost = scan.lost
     const jobs = scan.jobs.filter(isPlatformJob)
-    for (const job of jobs) this.byOrder.set(orderKey(job.order), job.id)
+    for (const job of jobs) {
+      this.byOrder.set(orderKey(job.order), job.id)
+      if (!isTerminal(job)) this.open.add(job.id)
+    }
     this.versions = new DeviceVersions(
       options.dataDir,
       Object.fromEntries(options.slots.map((s) => [s.deviceId, s.currentVersion])),
@@ -251,6 +256,7 @@ export class Station extends EventEmitter {
     }
     this.journal.save(job)
     this.byOrder.set(orderKey(order), id)
+    this.open.add(id)
     this.emitEvent({ type: 'phase', job })
     return job
   }
@@ -347,6 +353,7 @@ export class Station extends EventEmitter {
   }
 
   private close(job: PlatformJob): void {
+    this.open.delete(job.id)
     if (isTerminal(job)) return
     job.phase = job.outcome?.result ?? 'failed'
     job.updatedAt = Date.now()
@@ -357,6 +364,11 @@ export class Station extends EventEmitter {
 
   jobs(): PlatformJob[] {
     return this.journal.all().filter(isPlatformJob)
+  }
+
+  /** How many jobs have not ended, without reading the journal. */
+  get activeJobs(): number {
+    return this.open.size
   }
 
   get busy(): boolean {
