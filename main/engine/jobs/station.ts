@@ -328,7 +328,7 @@ export class Station extends EventEmitter {
     this.pumping = true
     try {
       for (;;) {
-        const next = this.outbox.pending()[0]
+        const next = this.outbox.next()
         if (!next) break
         try {
           await this.publisher.publish(next.message)

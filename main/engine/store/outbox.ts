@@ -77,10 +77,21 @@ export class Outbox {
     }
   }
 
+  /** The oldest pending message (reads no more files than it must: a long outage can queue many). */
+  next(): OutboxEntry | undefined {
+    return this.read(1)[0]
+  }
+
   /** Pending messages, oldest first. Entries that cannot be used are quarantined, named in the log, and skipped. */
   pending(): OutboxEntry[] {
-    const out: OutboxEntry[] = [...this.volatile.values()]
+    return this.read(Infinity)
+  }
+
+  private read(limit: number): OutboxEntry[] {
+    const volatile = [...this.volatile.values()]
+    const out: OutboxEntry[] = []
     for (const name of this.fileNames()) {
+      if (out.length >= limit) break
       const file = join(this.dir, name)
       let why: string
       try {
@@ -97,7 +108,7 @@ export class Outbox {
       const moved = quarantine(this.dataDir, file)
       this.problem('error', `outbox entry ${file} is not a report that can be sent (${why}); moved to ${moved}, the queue goes on without it`)
     }
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return [...volatile, ...out].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit)
   }
 
   get size(): number {
