@@ -162,12 +162,23 @@ describe('Bench: platform connections', () => {
     await client.publishAsync('down', JSON.stringify({ deviceId: 'd1', orderId: 'o1', version: '2.0.0' }))
     const job = await flashing
     expect(job).toMatchObject({ origin: 'platform', connectionId: 'wudun-ems9', deviceId: 'd1', orderId: 'o1' })
+    // the port is taken: a local flash on it is refused
+    expect(() => bench.flash({ slot: { port, protocol: 'ymodem' }, sha256: pkg.sha256 })).toThrow(/busy with the platform job/)
     expect(bench.cancel(job.id)).toBe(true)
     const closed = await new Promise<JobInfo>((resolve) => bench.on('job', (j) => j.id === job.id && j.result !== undefined && resolve(j)))
     expect(closed).toMatchObject({ result: 'cancelled', reason: 'cancelled' })
     await new Promise((r) => setTimeout(r, 200))
     expect(reports.at(-1)).toEqual({ t: 'fail', r: 'cancelled', v: '1.0' })
     expect(bench.queryRecords().records.find((r) => r.job_id === job.id)).toMatchObject({ origin: 'platform', result: 'cancelled', from_version: '1.0' })
+    // and the other way round: an order for a device whose port a local flash is using is answered busy
+    const local = bench.flash({ slot: { port, protocol: 'ymodem' }, sha256: pkg.sha256 })
+    await new Promise<void>((resolve) => bench.on('progress', (p) => p.jobId === local.id && p.stage === 'write' && resolve()))
+    await client.publishAsync('down', JSON.stringify({ deviceId: 'd1', orderId: 'o2', version: '3.0.0' }))
+    const refused = await new Promise<JobInfo>((resolve) => bench.on('job', (j) => j.orderId === 'o2' && j.result !== undefined && resolve(j)))
+    expect(refused).toMatchObject({ result: 'failed', reason: 'busy' })
+    expect(refused.message).toMatch(new RegExp(`port ${port} is in use by job ${local.id}`))
+    bench.cancel(local.id)
+    await local.done
     await client.endAsync()
     await bench.close()
     expect(statuses.at(-1)).toBe('stopped')

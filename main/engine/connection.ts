@@ -29,6 +29,8 @@ export interface ConnectionOptions {
   downloadIdleTimeoutMs?: number
   /** Replaces the adapter made from the configuration (tests with a hand-made platform). */
   adapter?: PlatformAdapter
+  /** A job of the bench outside this connection using the port (see StationOptions.portBusy). */
+  portBusy?(port: string): string | undefined
 }
 
 /**
@@ -76,7 +78,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       adapter,
       slots: config.devices,
       work,
-      allowUnverified: config.allowUnverified
+      allowUnverified: config.allowUnverified,
+      portBusy: options.portBusy
     })
     this.station.on('event', (e: StationEvent) => this.emit('station', e))
     this.link = new MqttLink({

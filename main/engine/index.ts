@@ -263,7 +263,16 @@ export class Bench extends TypedEmitter<BenchEvents> {
       if (owner) throw new FlashlineError('usage', 'port-in-use', `${d.port} (${d.deviceId}) is already the port of ${owner}; every device needs its own bench port`)
       ports.set(d.port, d.deviceId)
     }
-    const c = new Connection({ id, config: resolved, dataDir: this.dataDir, cache: this.cache, adapter: options.adapter, downloadRetries: this.options.downloadRetries, downloadIdleTimeoutMs: this.options.downloadIdleTimeoutMs })
+    const c = new Connection({
+      id,
+      config: resolved,
+      dataDir: this.dataDir,
+      cache: this.cache,
+      adapter: options.adapter,
+      downloadRetries: this.options.downloadRetries,
+      downloadIdleTimeoutMs: this.options.downloadIdleTimeoutMs,
+      portBusy: (port) => [...this.local.values()].find((r) => r.settings.port === port)?.job.id
+    })
     this.connectionsById.set(id, c)
     c.on('status', () => this.emit('connection', this.connectionInfo(c)))
     c.on('log', (level, message) => this.log({ level, source: 'connection', connectionId: id, message }))
@@ -376,6 +385,10 @@ export class Bench extends TypedEmitter<BenchEvents> {
     if (request.manifest !== undefined && settings.protocol !== 'esp') throw new FlashlineError('usage', 'bad-request', 'a manifest is for the esp protocol (ESP Web Tools style manifest of parts and offsets)')
     const busy = [...this.local.values()].find((r) => (slotId !== undefined && r.slotId === slotId) || r.settings.port === settings.port)
     if (busy) throw new FlashlineError('usage', 'slot-busy', `${settings.port} is busy with job ${busy.job.id}`)
+    for (const c of this.connectionsById.values()) {
+      const platformJob = c.station.runningJobs().find((j) => j.slot?.port === settings.port && j.phase !== 'reporting' && !isTerminal(j))
+      if (platformJob) throw new FlashlineError('usage', 'slot-busy', `${settings.port} is busy with the platform job ${platformJob.id} (${c.id})`)
+    }
     const now = Date.now()
     const job: JobRecord = {
       id: `${now.toString(36)}-${Math.random().toString(36).slice(2, 10)}`,

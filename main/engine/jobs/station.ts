@@ -44,6 +44,8 @@ export interface StationOptions {
   work: StationWork
   /** Who serves this state directory, named when a second process tries to use it ("iotda-dev01"). */
   name?: string
+  /** Another job (a local flash, a batch unit) is using this port: its id, or undefined when the port is free. */
+  portBusy?(port: string): string | undefined
   /** Carry out orders that name no digest (no SHA-256, MD5 or checksum); refused by default. */
   allowUnverified?: boolean
 }
@@ -203,6 +205,11 @@ export class Station extends EventEmitter {
     // a job that reached 'reporting' no longer uses the device, even if its runner has not returned yet
     if ([...this.running.values()].some((r) => r.runner.job.order?.deviceId === order.deviceId && r.runner.job.phase !== 'reporting' && !isTerminal(r.runner.job))) {
       this.refuse(order, 'busy', `device ${order.deviceId} is busy with another upgrade`)
+      return
+    }
+    const other = this.options.portBusy?.(slot.port)
+    if (other) {
+      this.refuse(order, 'busy', `device ${order.deviceId} is busy: its port ${slot.port} is in use by job ${other} on this bench`)
       return
     }
     const { sha256, md5, sum32 } = order.expect
