@@ -1,0 +1,286 @@
+/**
+ * "Which bootloader and chip answer on this port?" without writing anything: each protocol against its
+ * simulator over a real socat pty (ESP's reset into and out of the ROM loader on the in-process link,
+ * since a pty has no modem lines), through Bench.detect.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Bench, useSimulators, type DetectedDevice } from '../main/engine'
+import { PROTOCOLS } from '../main/engine/protocols'
+import { EspDevice } from '../main/engine/sim/esp-device'
+import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
+import { McubootDevice, type McubootDeviceOptions } from '../main/engine/sim/mcuboot-device'
+import { memoryBoard, registerSimBoard } from '../main/engine/sim/sim-ports'
+import { Stm32Device, type Stm32DeviceOptions, type Stm32Personality } from '../main/engine/sim/stm32-device'
+import { YmodemDevice, type YmodemPersonality } from '../main/engine/sim/ymodem-device'
+import { memoryPair } from '../main/engine/transport/memory'
+import { SerialTransport } from '../main/engine/transport/serial'
+import type { Transport } from '../main/engine/transport/transport'
+import { IMAGE_B, HASH_B } from './fixtures/imgtool-images'
+import { ptyPair, type PtyPair } from './harness/pty'
+import { tempDir } from './harness/tmp'
+
+const work = tempDir()
+let bench: Bench
+
+beforeAll(() => {
+  useSimulators()
+  bench = new Bench({ dataDir: join(work.dir, 'bench') })
+})
+afterAll(async () => {
+  await bench.close()
+  work.cleanup()
+})
+
+/** Everything the device side reads and writes, so a test can say exactly which bytes reached the device. */
+function tap(t: Transport): { transport: Transport; received: () => Buffer; sent: () => Buffer } {
+  const received: Buffer[] = []
+  const sent: Buffer[] = []
+  const transport = new Proxy(t, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown
+      if (typeof v !== 'function') return v
+      if (prop === 'read' || prop === 'readSome' || prop === 'readUntil') {
+        return async (...args: unknown[]) => {
+          const b = (await (v as (...a: unknown[]) => Promise<Buffer>).apply(target, args)) as Buffer
+          received.push(Buffer.from(b))
+          return b
+        }
+      }
+      if (prop === 'discardInput') return () => ((b: Buffer) => (received.push(Buffer.from(b)), b))(target.discardInput())
+      if (prop === 'write') return (data: Uint8Array) => (sent.push(Buffer.from(data)), target.write(data))
+      return (v as (...a: unknown[]) => unknown).bind(target)
+    }
+  })
+  return { transport, received: () => Buffer.concat(received), sent: () => Buffer.concat(sent) }
+}
+
+/** A simulator on the device end of a pty pair; the host end (`pair.a`) is left for Flashline to open. */
+async function ptyDevice<D extends { attach(t: Transport): Promise<void> }>(device: D): Promise<{ device: D; port: string; received: () => Buffer; sent: () => Buffer; close(): Promise<void> }> {
+  const pair: PtyPair = await ptyPair()
+  const port = await SerialTransport.open({ path: pair.b, baudRate: 115200 })
+  const t = tap(port)
+  const served = device.attach(t.transport)
+  return { device, port: pair.a, received: t.received, sent: t.sent, close: async () => (await port.close(), await served, await pair.close()) }
+}
+
+/** Polls `cond` until it holds, failing after `ms`. */
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+function firmware(name: string, version: string, size: number): string {
+  const file = join(work.dir, name)
+  writeFileSync(file, makeFirmwareImage({ version, size, seed: size }))
+  return file
+}
+
+/** Unit IDs as the 12 bytes lie in memory from the UID address (RM0008 §30.2, RM0090 §39.1), read as 24 hex digits in address order. */
+const UIDS: Record<Stm32Personality, string> = { f1: '0673ff485550755187102237', 'f1-crc': '0673ff485550755187102238', f4: '1f0028000447333437353931' }
+
+/**
+ * AN3155 command codes that read only: Get 0x00, Get Version 0x01, Get ID 0x02, Read Memory 0x11.
+ * The simulator logs each accepted command as "cmd <hex>".
+ */
+const STM32_READ_ONLY = ['cmd 0', 'cmd 1', 'cmd 2', 'cmd 11']
+
+describe('detect STM32 (AN3155) over a pty', () => {
+  function stm32(personality: Stm32Personality, options: Stm32DeviceOptions = {}) {
+    const device = new Stm32Device(personality, { uid: Buffer.from(UIDS[personality], 'hex'), ...options })
+    const erased: unknown[] = []
+    device.on('erased', (p) => erased.push(p))
+    return { device, erased, flash: Buffer.from(device.flash) }
+  }
+
+  it('Bench.detect: an F1 names its part, unique ID and flash size; only Get Version, Get, Get ID and two reads reached it', async () => {
+    const s = stm32('f1', { flashSizeKiB: 64 })
+    const b = await ptyDevice(s.device)
+    try {
+      const found = await bench.detect({ port: b.port, protocol: 'stm32', parity: 'none' })
+      expect(found).toEqual({
+        protocol: 'stm32',
+        chip: 'STM32F10xxx medium-density',
+        chipId: UIDS.f1,
+        details: { pid: '0x410', flashSizeKiB: 64, bootloader: '2.2', commands: [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x43, 0x63, 0x73, 0x82, 0x92] }
+      })
+      // sync, then Get Version, Get, Get ID, Read Memory of the unique ID and of the flash size word
+      expect(s.device.log).toEqual(['cmd 1', 'cmd 0', 'cmd 2', 'cmd 11', 'cmd 11'])
+      expect(s.erased).toEqual([])
+      expect(s.device.flash.equals(s.flash)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('a read-protected part still names itself; its unique ID is unreadable and says why (no unit id)', async () => {
+    const s = stm32('f1', { readProtected: true })
+    const b = await ptyDevice(s.device)
+    try {
+      const found = await bench.detect({ port: b.port, protocol: 'stm32', parity: 'none' })
+      expect(found).toMatchObject({ protocol: 'stm32', chip: 'STM32F10xxx medium-density', details: { pid: '0x410', readProtected: true, uid: 'unreadable: read-out protection' } })
+      expect(found.chipId).toBeUndefined()
+      expect(s.device.log.filter((l) => l.startsWith('cmd')).every((l) => STM32_READ_ONLY.includes(l))).toBe(true)
+      expect(s.device.readProtected).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('runs the entry sequence before and its exit part after (DTR/RTS, stm32flash -i syntax)', async () => {
+    const [host, dev] = memoryPair()
+    const device = new Stm32Device('f1', { uid: Buffer.from(UIDS.f1, 'hex') })
+    const served = device.attach(dev)
+    try {
+      const found = await PROTOCOLS.stm32.detect(host, { entry: 'dtr&rts,-rts:-dtr&rts,-rts' }, {})
+      expect(found.chipId).toBe(UIDS.f1)
+      // entry: BOOT0 (DTR) high with reset (RTS) asserted, then reset released; exit: BOOT0 low, reset pulse
+      expect(host.signalLog).toEqual([
+        { dtr: true, rts: false },
+        { dtr: true, rts: true },
+        { dtr: true, rts: false },
+        { dtr: false, rts: false },
+        { dtr: false, rts: true },
+        { dtr: false, rts: false }
+      ])
+    } finally {
+      await host.close()
+      await dev.close()
+      await served
+    }
+  })
+})
+
+/**
+ * Espressif serial protocol commands (esptool docs/en/advanced-topics/serial-protocol.rst): the ones that
+ * only read are SYNC 0x08, READ_REG 0x0A and GET_SECURITY_INFO 0x14. Anything else (FLASH_*, MEM_* for a
+ * stub upload, WRITE_REG, SPI_*, FLASH_DEFL_*, ERASE_*) would change the chip's state.
+ */
+const ESP_READ_ONLY = new Set([0x08, 0x0a, 0x14])
+
+describe('detect ESP (ROM loader)', () => {
+  it('Bench.detect on a board wired to DTR/RTS: resets it into the ROM, names chip and MAC, reads only, then boots it back into its application', async () => {
+    const device = new EspDevice({ mac: '34:85:18:12:34:56' })
+    makeFirmwareImage({ version: '7.1.0', size: 4096, seed: 5 }).copy(device.flash, 0x10000) // the application partition
+    const before = Buffer.from(device.flash)
+    const booted: unknown[] = []
+    device.on('booted', (v) => booted.push(v))
+    let sent = (): Buffer => Buffer.alloc(0)
+    const wired = { attach: (t: Transport) => ((x) => ((sent = x.sent), device.attach(x.transport)))(tap(t)) }
+    registerSimBoard('detect-esp', async () => memoryBoard('detect-esp', wired))
+    const found = await bench.detect({ port: 'sim:detect-esp', protocol: 'esp' })
+    expect(found).toMatchObject({ protocol: 'esp', chip: expect.stringMatching(/^ESP32-C3/), chipId: '34:85:18:12:34:56', details: { family: 'ESP32-C3' } })
+    expect(device.commands.length).toBeGreaterThan(0)
+    expect(device.commands.filter((op) => !ESP_READ_ONLY.has(op))).toEqual([])
+    expect(device.flash.equals(before)).toBe(true)
+    // the ROM's banner once on power-up and again after the reset into download mode (IO0 low on DTR, EN on RTS) …
+    const printed = sent().toString('latin1')
+    expect(printed.match(/boot:0x8 \(DOWNLOAD\(USB\/UART0\/1\)\)\r\nwaiting for download/g)?.length).toBeGreaterThanOrEqual(2)
+    // … and the hard reset at the end left the ROM loader: the application started
+    expect(booted).toEqual(['7.1.0'])
+    expect(printed).toMatch(/SPI_FAST_FLASH_BOOT[\s\S]*version: 7\.1\.0\r\n$/)
+    expect(device.mode).toBe('rom')
+  })
+})
+
+describe('detect MCUboot serial recovery (SMP) over a pty', () => {
+  /** Slot 0 holds image B of the imgtool fixtures (version 1.2.3+4). */
+  function mcuboot(options: McubootDeviceOptions) {
+    const device = new McubootDevice(options)
+    device.slot.fill(0xff)
+    IMAGE_B.copy(device.slot)
+    return { device, slot: Buffer.from(device.slot) }
+  }
+
+  it('Bench.detect against MCUboot: the image list with version and hash, no upload, no erase, no reset', async () => {
+    const m = mcuboot({ personality: 'mcuboot' })
+    const b = await ptyDevice(m.device)
+    try {
+      const found = await bench.detect({ port: b.port, protocol: 'mcuboot' })
+      // boot_serial.c bs_list / bs_list_img_ver: "major.minor.revision.build" when build ≠ 0, the image's
+      // SHA-256 TLV as "hash" (BOOT_SERIAL_IMG_GRP_HASH); no flags. MCUboot answers "mcumgr params" with rc 8: no params.
+      expect(found).toMatchObject({ protocol: 'mcuboot', chip: 'MCUboot image 0', details: { image: 0, slots: [{ slot: 0, version: '1.2.3.4', hash: HASH_B.toString('hex') }] } })
+      expect(found.chipId).toBeUndefined()
+      expect(found.details?.['params']).toBeUndefined()
+      expect([m.device.uploads, m.device.erases, m.device.resets]).toEqual([0, 0, 0])
+      expect(m.device.slot.equals(m.slot)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
+})
+
+/** CAN, Forsberg's ymodem.txt: two in a row abort the transfer. */
+const CAN_CAN = Buffer.of(0x18, 0x18)
+
+describe('detect a YMODEM receiver', () => {
+  for (const personality of ['lrz', 'st-iap'] as YmodemPersonality[]) {
+    it(`Bench.detect against the ${personality} bootloader on a pty: its 'C', then CAN CAN and nothing else; it is left waiting`, async () => {
+      const b = await ptyDevice(new YmodemDevice({ personality, requestIntervalMs: 300 }))
+      try {
+        const found = await bench.detect({ port: b.port, protocol: 'ymodem' })
+        expect(found).toMatchObject({ protocol: 'ymodem', chip: 'YMODEM receiver', details: { request: 'C', mode: 'CRC-16' } })
+        await until(() => b.received().length >= 2, 3000, 'the CANs reaching the device')
+        expect(b.received().toString('hex')).toBe(CAN_CAN.toString('hex'))
+        // still (or again) asking for a file: a 'C' after our cancel
+        const sentSoFar = b.sent().length
+        await until(() => b.sent().subarray(sentSoFar).includes(0x43), 3000, "a 'C' after the cancel")
+        expect(b.received().toString('hex')).toBe(CAN_CAN.toString('hex'))
+        expect(b.device.received).toEqual([])
+      } finally {
+        await b.close()
+      }
+    })
+  }
+})
+
+/** How each protocol tells a technician to enter the bootloader when nothing answers. */
+const HINTS: Array<[string, RegExp]> = [
+  ['stm32', /hold BOOT0 high and reset the board/],
+  ['esp', /hold BOOT \(IO0\) low while resetting the board/],
+  ['mcuboot', /MCUboot serial recovery \(hold its recovery button or pin while resetting/],
+  ['ymodem', /reset the board into its bootloader/]
+]
+
+describe('a silent port', () => {
+  it('Bench.detect: every protocol gives up with a device error "no-answer" and the way into its bootloader, within 6 s', async () => {
+    const pairs = await Promise.all(HINTS.map(() => ptyPair()))
+    try {
+      const outcomes = await Promise.all(
+        HINTS.map(async ([protocol], i) => {
+          const started = Date.now()
+          const error = await bench.detect({ port: pairs[i]!.a, protocol, parity: 'none' }).then(
+            () => null,
+            (e: unknown) => e
+          )
+          return { error, ms: Date.now() - started }
+        })
+      )
+      HINTS.forEach(([protocol, hint], i) => {
+        expect(outcomes[i]!.error, protocol).toMatchObject({ kind: 'device', code: 'no-answer', message: expect.stringMatching(hint) })
+        expect(outcomes[i]!.ms, protocol).toBeLessThan(6000)
+      })
+    } finally {
+      await Promise.all(pairs.map((p) => p.close()))
+    }
+  })
+})
+
+describe('a port that is flashing', () => {
+  it('Bench.detect refuses a port with a job on it (slot-busy) and answers once the job is done', async () => {
+    const device = new Stm32Device('f1', { uid: Buffer.from(UIDS.f1, 'hex') })
+    registerSimBoard('detect-busy', async () => memoryBoard('detect-busy', device))
+    const slot = { port: 'sim:detect-busy', protocol: 'stm32' }
+    const handle = bench.flash({ slot, file: firmware('busy.bin', '2.0.0', 8 * 1024) })
+    await expect(bench.detect(slot)).rejects.toMatchObject({ kind: 'usage', code: 'slot-busy', message: expect.stringContaining(handle.id) })
+    const job = await handle.done
+    expect(job.result, job.message).toBe('succeeded')
+    const found: DetectedDevice = await bench.detect(slot)
+    expect(found).toMatchObject({ chip: job.identity?.chip, chipId: job.identity?.id })
+    expect(found.chipId).toBe(UIDS.f1)
+  })
+})
