@@ -1,9 +1,11 @@
 /**
  * "Which bootloader and chip answer on this port?" without writing anything: each protocol against its
  * simulator over a real socat pty (ESP's reset into and out of the ROM loader on the in-process link,
- * since a pty has no modem lines), through Bench.detect.
+ * since a pty has no modem lines), lrzsz `rb` as a real YMODEM receiver, through Bench.detect and the
+ * real CLI (`flashline detect --json`).
  */
-import { writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bench, useSimulators, type DetectedDevice } from '../main/engine'
@@ -18,6 +20,8 @@ import { memoryPair } from '../main/engine/transport/memory'
 import { SerialTransport } from '../main/engine/transport/serial'
 import type { Transport } from '../main/engine/transport/transport'
 import { IMAGE_B, HASH_B } from './fixtures/imgtool-images'
+import { runCli, type CliRun } from './harness/cli'
+import { ndjsonReader } from './harness/ndjson'
 import { ptyPair, type PtyPair } from './harness/pty'
 import { tempDir } from './harness/tmp'
 
@@ -32,6 +36,15 @@ afterAll(async () => {
   await bench.close()
   work.cleanup()
 })
+
+type Event = Record<string, unknown> & { type: string }
+
+/** The --json events of a finished run, read line by line. */
+function events(r: CliRun): Event[] {
+  const all: Event[] = []
+  ndjsonReader((e) => all.push(e))(r.stdout)
+  return all
+}
 
 /** Everything the device side reads and writes, so a test can say exactly which bytes reached the device. */
 function tap(t: Transport): { transport: Transport; received: () => Buffer; sent: () => Buffer } {
@@ -117,6 +130,23 @@ describe('detect STM32 (AN3155) over a pty', () => {
     }
   })
 
+  it('flashline detect --json: an F4 over the real CLI', async () => {
+    const s = stm32('f4')
+    const b = await ptyDevice(s.device)
+    try {
+      const r = await runCli(['detect', '--port', b.port, '--protocol', 'stm32', '--parity', 'none', '--json', '--data-dir', join(work.dir, 'cli')])
+      expect(r.code, r.stderr).toBe(0)
+      const detected = events(r).filter((e) => e.type === 'detected')
+      expect(detected).toHaveLength(1)
+      expect(detected[0]).toMatchObject({ port: b.port, protocol: 'stm32', chip: 'STM32F40xxx/41xxx', chipId: UIDS.f4, details: { pid: '0x413', flashSizeKiB: 1024, bootloader: '3.1' } })
+      expect(s.device.log.every((l) => STM32_READ_ONLY.includes(l))).toBe(true)
+      expect(s.erased).toEqual([])
+      expect(s.device.flash.equals(s.flash)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
+
   it('a read-protected part still names itself; its unique ID is unreadable and says why (no unit id)', async () => {
     const s = stm32('f1', { readProtected: true })
     const b = await ptyDevice(s.device)
@@ -185,6 +215,21 @@ describe('detect ESP (ROM loader)', () => {
     expect(printed).toMatch(/SPI_FAST_FLASH_BOOT[\s\S]*version: 7\.1\.0\r\n$/)
     expect(device.mode).toBe('rom')
   })
+
+  it('flashline detect --json over a pty (the simulator waits in its loader there: a pty has no modem lines)', async () => {
+    const b = await ptyDevice(new EspDevice({ mac: '34:85:18:aa:bb:cc' }))
+    const before = Buffer.from(b.device.flash)
+    try {
+      const r = await runCli(['detect', '--port', b.port, '--protocol', 'esp', '--json', '--data-dir', join(work.dir, 'cli')])
+      expect(r.code, r.stderr).toBe(0)
+      const detected = events(r).filter((e) => e.type === 'detected')
+      expect(detected).toEqual([expect.objectContaining({ protocol: 'esp', chip: expect.stringMatching(/^ESP32-C3/), chipId: '34:85:18:aa:bb:cc' })])
+      expect(b.device.commands.filter((op) => !ESP_READ_ONLY.has(op))).toEqual([])
+      expect(b.device.flash.equals(before)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
 })
 
 describe('detect MCUboot serial recovery (SMP) over a pty', () => {
@@ -206,6 +251,26 @@ describe('detect MCUboot serial recovery (SMP) over a pty', () => {
       expect(found).toMatchObject({ protocol: 'mcuboot', chip: 'MCUboot image 0', details: { image: 0, slots: [{ slot: 0, version: '1.2.3.4', hash: HASH_B.toString('hex') }] } })
       expect(found.chipId).toBeUndefined()
       expect(found.details?.['params']).toBeUndefined()
+      expect([m.device.uploads, m.device.erases, m.device.resets]).toEqual([0, 0, 0])
+      expect(m.device.slot.equals(m.slot)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('flashline detect --json against a Zephyr SMP server: slot flags and mcumgr params', async () => {
+    const m = mcuboot({ personality: 'zephyr', receiveBuffer: 1024 })
+    const b = await ptyDevice(m.device)
+    try {
+      const r = await runCli(['detect', '--port', b.port, '--protocol', 'mcuboot', '--json', '--data-dir', join(work.dir, 'cli')])
+      expect(r.code, r.stderr).toBe(0)
+      const detected = events(r).filter((e) => e.type === 'detected')
+      expect(detected).toHaveLength(1)
+      // img_mgmt_state_encode_slot: version (img_mgmt_ver_str), hash, bootable, pending, confirmed, active, permanent
+      expect(detected[0]).toMatchObject({
+        chip: 'MCUboot image 0',
+        details: { slots: [{ slot: 0, version: '1.2.3.4', hash: HASH_B.toString('hex'), bootable: true, confirmed: true, active: true, pending: false }], params: { bufSize: 1024, bufCount: 1 } }
+      })
       expect([m.device.uploads, m.device.erases, m.device.resets]).toEqual([0, 0, 0])
       expect(m.device.slot.equals(m.slot)).toBe(true)
     } finally {
@@ -236,6 +301,51 @@ describe('detect a YMODEM receiver', () => {
       }
     })
   }
+
+  it('flashline detect --menu-command against the MiCO menu: the banner seen before the \'C\', and the device back at its menu afterwards', async () => {
+    const b = await ptyDevice(new YmodemDevice({ personality: 'mico' }))
+    const original = Buffer.from(b.device.image)
+    try {
+      const r = await runCli(['detect', '--port', b.port, '--protocol', 'ymodem', '--menu-command', '1\\r', '--json', '--data-dir', join(work.dir, 'cli')])
+      expect(r.code, r.stderr).toBe(0)
+      const detected = events(r).filter((e) => e.type === 'detected')
+      expect(detected).toEqual([expect.objectContaining({ chip: 'YMODEM receiver', details: expect.objectContaining({ request: 'C', banner: expect.stringContaining('Waiting for the file to be sent') }) })])
+      // the device read the menu command and the two CANs, no block
+      await until(() => b.received().length >= 4, 3000, 'the CANs reaching the device')
+      expect(b.received().toString('latin1')).toBe('1\r' + CAN_CAN.toString('latin1'))
+      // ST IAP answers the sender's abort with ACK (ymodem.c Ymodem_Receive); MiCO then shows its menu again
+      await until(() => /\x06[\s\S]*mico> $/.test(b.sent().toString('latin1')), 3000, 'the menu after the cancel')
+      expect(b.device.received).toEqual([])
+      expect(b.device.image.equals(original)).toBe(true)
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('lrzsz rb as the receiver: the CLI names it, rb reports the sender cancelled and writes no file', async () => {
+    const pair = await ptyPair()
+    const dir = tempDir()
+    try {
+      const rb = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const p = spawn('sh', ['-c', `timeout 30 rb < ${pair.b} > ${pair.b}`], { cwd: dir.dir, stdio: ['ignore', 'ignore', 'pipe'] })
+        let stderr = ''
+        p.stderr.on('data', (d) => (stderr += d))
+        p.on('error', reject)
+        p.on('close', (code) => resolve({ code, stderr }))
+      })
+      const r = await runCli(['detect', '--port', pair.a, '--protocol', 'ymodem', '--json', '--data-dir', join(work.dir, 'cli')])
+      expect(r.code, r.stderr).toBe(0)
+      expect(events(r).filter((e) => e.type === 'detected')).toEqual([expect.objectContaining({ protocol: 'ymodem', chip: 'YMODEM receiver', details: expect.objectContaining({ request: 'C' }) })])
+      const done = await rb
+      expect(done.code).not.toBe(0)
+      expect(done.code).not.toBe(124) // not killed by the timeout: rb itself gave up on the cancel
+      expect(done.stderr).toMatch(/Sender Cancell?ed/i)
+      expect(readdirSync(dir.dir)).toEqual([])
+    } finally {
+      await pair.close()
+      dir.cleanup()
+    }
+  })
 })
 
 /** How each protocol tells a technician to enter the bootloader when nothing answers. */
@@ -268,6 +378,22 @@ describe('a silent port', () => {
       await Promise.all(pairs.map((p) => p.close()))
     }
   })
+
+  it('flashline detect exits 5 with the hint, as an error event with --json', async () => {
+    const pairs = await Promise.all(HINTS.map(() => ptyPair()))
+    try {
+      const runs = await Promise.all(HINTS.map(([protocol], i) => runCli(['detect', '--port', pairs[i]!.a, '--protocol', protocol, '--parity', 'none', '--json', '--data-dir', join(work.dir, 'cli')], { timeoutMs: 20_000 })))
+      HINTS.forEach(([protocol, hint], i) => {
+        const r = runs[i]!
+        expect(r.code, `${protocol}: ${r.stderr}`).toBe(5)
+        expect(events(r).filter((e) => e.type === 'error')).toEqual([expect.objectContaining({ kind: 'device', code: 'no-answer', exitCode: 5, message: expect.stringMatching(hint) })])
+        expect(events(r).filter((e) => e.type === 'detected')).toEqual([])
+        expect(r.stderr).toMatch(hint)
+      })
+    } finally {
+      await Promise.all(pairs.map((p) => p.close()))
+    }
+  })
 })
 
 describe('a port that is flashing', () => {
@@ -282,5 +408,51 @@ describe('a port that is flashing', () => {
     const found: DetectedDevice = await bench.detect(slot)
     expect(found).toMatchObject({ chip: job.identity?.chip, chipId: job.identity?.id })
     expect(found.chipId).toBe(UIDS.f1)
+  })
+
+  it('flashline detect refuses a port that another flashline process is flashing (exit 2), which then finishes', async () => {
+    // an F4 and 256 KiB: the flash takes seconds, the refusal a fraction of one
+    const s = new Stm32Device('f4', { uid: Buffer.from(UIDS.f4, 'hex') })
+    const b = await ptyDevice(s)
+    const dataDir = join(work.dir, 'shared')
+    try {
+      let detect: Promise<CliRun> | undefined
+      const flash = runCli(['flash', '--port', b.port, '--protocol', 'stm32', '--parity', 'none', '--file', firmware('busy-cli.bin', '3.0.0', 256 * 1024), '--json', '--data-dir', dataDir], {
+        onStdout: ndjsonReader((e) => {
+          if (e.type === 'flash-start' && !detect) detect = runCli(['detect', '--port', b.port, '--protocol', 'stm32', '--parity', 'none', '--data-dir', dataDir])
+        })
+      })
+      const flashed = await flash
+      expect(flashed.code, flashed.stderr).toBe(0)
+      expect(detect).toBeDefined()
+      const refused = await detect!
+      expect(refused.code, refused.stderr).toBe(2)
+      expect(refused.stderr).toMatch(new RegExp(`${b.port.replace(/[/.]/g, '\\$&')} is busy with job \\S+ \\((received|checking|verified|flashing)\\)`))
+    } finally {
+      await b.close()
+    }
+  })
+})
+
+describe('flashline detect usage', () => {
+  it('refuses flags that belong to flashing (exit 2) and needs --port and --protocol', async () => {
+    const probe = await runCli(['detect', '--port', 'sim:stm32', '--protocol', 'stm32', '--probe', 'version: (\\S+)'])
+    expect(probe.code).toBe(2)
+    expect(probe.stderr).toMatch(/unknown flag --probe for "flashline detect"/)
+    const noPort = await runCli(['detect', '--protocol', 'stm32'])
+    expect(noPort.code).toBe(2)
+    expect(noPort.stderr).toMatch(/--port is required/)
+    const badProtocol = await runCli(['detect', '--port', 'sim:stm32', '--protocol', 'xmodem'])
+    expect(badProtocol.code).toBe(2)
+    expect(badProtocol.stderr).toMatch(/--protocol/)
+  })
+
+  it('prints what answered for a person: part, unit id, details', async () => {
+    const r = await runCli(['detect', '--port', 'sim:stm32:f4:detect-human', '--protocol', 'stm32', '--data-dir', join(work.dir, 'cli')])
+    expect(r.code, r.stderr).toBe(0)
+    const lines = r.stdout.trimEnd().split('\n')
+    expect(lines[0]).toBe('sim:stm32:f4:detect-human: STM32F40xxx/41xxx (stm32)')
+    expect(lines[1]).toMatch(/^ {2}chip id +[0-9a-f]{24}$/)
+    expect(lines).toContain('  pid           0x413')
   })
 })
