@@ -161,6 +161,33 @@ describe('detect STM32 (AN3155) over a pty', () => {
     }
   })
 
+  it('a part whose product id Flashline does not know is named by its PID; nothing but the Get commands is sent', async () => {
+    const [host, dev] = memoryPair()
+    // AN3155 answers written out (ACK 0x79): Get Version → ACK, version 3.1, two option bytes, ACK;
+    // Get → ACK, N = 3 (bytes that follow − 1), version, commands 00 01 02, ACK; Get ID → ACK, N = 1, PID 0x04FF, ACK.
+    const answers: Record<number, number[]> = { 0x01: [0x79, 0x31, 0x00, 0x00, 0x79], 0x00: [0x79, 0x03, 0x31, 0x00, 0x01, 0x02, 0x79], 0x02: [0x79, 0x01, 0x04, 0xff, 0x79] }
+    const received: number[] = []
+    const served = (async () => {
+      received.push(...(await dev.read(1, 5000)))
+      await dev.write(Uint8Array.of(0x79))
+      for (let i = 0; i < 3; i++) {
+        const command = await dev.read(2, 5000)
+        received.push(...command)
+        await dev.write(Uint8Array.from(answers[command[0]!]!))
+      }
+      await expect(dev.read(1, 300)).rejects.toMatchObject({ code: 'timeout' })
+    })()
+    try {
+      const found = await PROTOCOLS.stm32.detect(host, {}, {})
+      expect(found).toEqual({ protocol: 'stm32', chip: 'unknown STM32 (PID 0x4ff)', details: { pid: '0x4ff', bootloader: '3.1', commands: [0x00, 0x01, 0x02], uid: 'unknown: Flashline does not know this product id' } })
+      await served
+      expect(Buffer.from(received).toString('hex')).toBe('7f01fe00ff02fd')
+    } finally {
+      await host.close()
+      await dev.close()
+    }
+  })
+
   it('runs the entry sequence before and its exit part after (DTR/RTS, stm32flash -i syntax)', async () => {
     const [host, dev] = memoryPair()
     const device = new Stm32Device('f1', { uid: Buffer.from(UIDS.f1, 'hex') })
