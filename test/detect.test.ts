@@ -426,12 +426,16 @@ describe('a silent port', () => {
 describe('a port that is flashing', () => {
   it('Bench.detect refuses a port with a job on it (slot-busy) and answers once the job is done', async () => {
     const device = new Stm32Device('f1', { uid: Buffer.from(UIDS.f1, 'hex') })
-    registerSimBoard('detect-busy', async () => memoryBoard('detect-busy', device))
+    // every open of the simulated board is a reset into its bootloader; the simulator serves one link at a
+    // time, so the next open waits until it has let go of the last one (after Go it still prints its banner)
+    let served: Promise<void> = Promise.resolve()
+    registerSimBoard('detect-busy', async () => memoryBoard('detect-busy', { attach: (t: Transport) => (served = device.attach(t)) }))
     const slot = { port: 'sim:detect-busy', protocol: 'stm32' }
     const handle = bench.flash({ slot, file: firmware('busy.bin', '2.0.0', 8 * 1024) })
     await expect(bench.detect(slot)).rejects.toMatchObject({ kind: 'usage', code: 'slot-busy', message: expect.stringContaining(handle.id) })
     const job = await handle.done
     expect(job.result, job.message).toBe('succeeded')
+    await served
     const found: DetectedDevice = await bench.detect(slot)
     expect(found).toMatchObject({ chip: job.identity?.chip, chipId: job.identity?.id })
     expect(found.chipId).toBe(UIDS.f1)
