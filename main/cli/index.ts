@@ -12,6 +12,7 @@ const portsModule = () => require('./commands/ports') as typeof import('./comman
 const recordsModule = () => require('./commands/records') as typeof import('./commands/records')
 const batchModule = () => require('./commands/batch') as typeof import('./commands/batch')
 const demoModule = () => require('./commands/demo') as typeof import('./commands/demo')
+const detectModule = () => require('./commands/detect') as typeof import('./commands/detect')
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const USAGE = `Flashline — flash IoT devices on the bench, ordered by their IoT platform.
@@ -20,6 +21,7 @@ usage: flashline <command> [flags]   (flashline <command> --help for details)
   agent   act as the device on a platform and carry out the upgrades it orders
   flash   flash a local package onto a device (offline recovery, no platform)
   batch   flash one package onto many boards at once: fixture ports, or a station that takes boards as they arrive
+  detect  tell which bootloader and chip answer on a port (chip, unit id), writing nothing
   fetch   download (resumable) and verify a package into the cache, for offline work
   ports   list serial ports with USB ids and known bridges
   records export the record of every flashing job (table, CSV, JSONL); sync them to PostgreSQL
@@ -29,7 +31,7 @@ exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, exp
             4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost; batch: a unit failed)
             6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
 
-const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, batch: () => batchModule().BATCH_HELP, fetch: () => fetchModule().FETCH_HELP, records: () => recordsModule().RECORDS_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
+const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, batch: () => batchModule().BATCH_HELP, fetch: () => fetchModule().FETCH_HELP, records: () => recordsModule().RECORDS_HELP, detect: () => detectModule().DETECT_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -60,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         return await flashModule().flashCommand(rest, makeOutput, controller.signal)
       case 'batch':
         return await batchModule().batchCommand(rest, makeOutput, controller.signal)
+      case 'detect':
+        return await detectModule().detectCommand(rest, makeOutput, controller.signal)
       case 'fetch':
         return await fetchModule().fetchCommand(rest, makeOutput, controller.signal)
       case 'ports':

@@ -14,7 +14,7 @@ import { hashBuffer } from './download/hashers'
 import { FlashlineError, asFlashlineError } from './errors'
 import { Coalescer, TypedEmitter, type LogLevel, type LogLine } from './events'
 import { loadEspManifest } from './flash/esp'
-import { flashSlot } from './jobs/flash-slot'
+import { flashSlot, openSlot } from './jobs/flash-slot'
 import { describeUsbUnit } from './jobs/unit'
 import { isTerminal, type JobContext, type JobRecord, type PackageOnDisk } from './jobs/job-record'
 import { CANCELLED, JobRunner, type JobEvent } from './jobs/job-runner'
@@ -22,6 +22,7 @@ import type { SlotSettings } from './jobs/slot'
 import type { StationEvent } from './jobs/station'
 import type { DeviceIdentity, FlashProgress, JobOrigin, JobPhase, PackageExpectation, PackageSource, PlatformName, ProtocolName } from './model'
 import { PackageCache, type DownloadOptions, type PackageInfo } from './package-cache'
+import { detectOn, type DetectedDevice } from './protocols'
 import type { PlatformAdapter } from './platforms/adapter'
 import { recordOf } from './records/from-job'
 import type { Replicator, SyncResult } from './records/replicator'
@@ -240,6 +241,24 @@ export class Bench extends TypedEmitter<BenchEvents> {
 
   private runningOn(slotId: string): LocalRun | undefined {
     return [...this.local.values()].find((r) => r.slotId === slotId)
+  }
+
+  /**
+   * Tells what answers on a port (bootloader, chip, unit id) without erasing or writing anything.
+   * `settings` are a slot's, checked with the same schema; a port that a job is using or about to
+   * use is refused. Nothing answering is a device error 'no-answer' saying how to enter the bootloader.
+   */
+  async detect(settings: unknown, options: { signal?: AbortSignal } = {}): Promise<DetectedDevice> {
+    if (this.closed) throw new FlashlineError('usage', 'closed', 'the bench is closed')
+    const slot = checkSlotSettings(settings)
+    const busy = this.listJobs().find((j) => j.port === slot.port && ['received', 'downloading', 'checking', 'verified', 'flashing', 'proving'].includes(j.phase))
+    if (busy) throw new FlashlineError('usage', 'slot-busy', `${slot.port} is busy with job ${busy.id} (${busy.phase}); detect once it has finished, or cancel it`)
+    const transport = await openSlot(slot)
+    try {
+      return await detectOn(transport, slot, { signal: options.signal })
+    } finally {
+      await transport.close()
+    }
   }
 
   // ---- platform connections ------------------------------------------------------------
@@ -730,6 +749,7 @@ export type { SyncResult } from './records/replicator'
 export { EXPORT_FORMATS, toCsv, toJsonl, toTable, type ExportFormat } from './records/export'
 export type { JobOrigin, JobPhase, PackageExpectation, PackageSource, PlatformName, ProtocolName, DeviceIdentity } from './model'
 export { PROTOCOLS, PROTOCOL_NAMES } from './protocols'
+export type { DetectedDevice } from './protocols'
 export { listPorts, PortWatcher, bridgeName, type PortListing, type PortChange } from './ports'
 export { defaultDataDir } from './util/data-dir'
 export { parsePackageUrl } from './download/package-url'

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { isMainThread } from 'node:worker_threads'
 import { FlashlineError } from '../errors'
-import type { FlashImage, FlashManifest, FlashResult } from '../model'
+import type { DeviceIdentity, FlashImage, FlashManifest, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
 import { WebSerialOverTransport } from './esp-web-serial'
 import type { FlashOptions } from './flasher'
@@ -60,13 +60,8 @@ function chipFamilyOf(description: string): string {
 
 type EsptoolModule = typeof import('esptool-js')
 
-async function attempt(
-  esptool: EsptoolModule,
-  t: Transport,
-  parts: (family: string) => Promise<Array<{ data: Buffer; address: number; name: string }>>,
-  baud: number,
-  options: EspOptions & FlashOptions
-): Promise<FlashResult> {
+/** esptool-js's loader over one of our open transports; its log lines go to `options.log`. */
+function openLoader(esptool: EsptoolModule, t: Transport, baud: number, options: EspOptions) {
   const log = options.log ?? (() => undefined)
   const device = new WebSerialOverTransport(t, { usbVendorId: options.usbVendorId, usbProductId: options.usbProductId })
   const transport = new esptool.Transport(device as unknown as ConstructorParameters<EsptoolModule['Transport']>[0], false)
@@ -79,7 +74,14 @@ async function attempt(
   }
   const terminal = { clean: () => undefined, writeLine: say, write: say }
   const loader = new esptool.ESPLoader({ transport, baudrate: baud, romBaudrate: ROM_BAUD, terminal, debugLogging: false })
-  // esptool-js has no cancel: on abort we let go of the port at once and leave its pending reads to time out
+  return { device, transport, loader }
+}
+
+/**
+ * Runs `work` with esptool-js's transport, letting go of the port when it fails. esptool-js has no
+ * cancel: on abort we let go of the port at once and leave its pending reads to time out.
+ */
+async function withAbort<T>(transport: { disconnect(): Promise<void> }, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
   let onAbort = (): void => undefined
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => {
@@ -88,16 +90,38 @@ async function attempt(
     }
   })
   aborted.catch(() => undefined)
-  if (options.signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
-  options.signal?.addEventListener('abort', onAbort, { once: true })
+  if (signal?.aborted) throw new FlashlineError('interrupted', 'aborted', 'interrupted')
+  signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    return await Promise.race([run(), aborted])
+    return await Promise.race([work(), aborted])
   } catch (e) {
     await transport.disconnect().catch(() => undefined)
     throw e
   } finally {
-    options.signal?.removeEventListener('abort', onAbort)
+    signal?.removeEventListener('abort', onAbort)
   }
+}
+
+/**
+ * esptool's hard reset, both lines at once: EN low (RTS) with IO0 high (DTR released), then EN high,
+ * so the chip boots from flash. esptool-js 0.7.0's HardReset only releases RTS (it never pulls EN
+ * low first), which does not reset a board behind the usual DTR/RTS circuit.
+ */
+async function hardReset(t: Transport): Promise<void> {
+  await t.setSignals({ dtr: false, rts: true })
+  await new Promise((r) => setTimeout(r, 100))
+  await t.setSignals({ dtr: false, rts: false })
+}
+
+async function attempt(
+  esptool: EsptoolModule,
+  t: Transport,
+  parts: (family: string) => Promise<Array<{ data: Buffer; address: number; name: string }>>,
+  baud: number,
+  options: EspOptions & FlashOptions
+): Promise<FlashResult> {
+  const { device, transport, loader } = openLoader(esptool, t, baud, options)
+  return withAbort(transport, options.signal, run)
 
   async function run(): Promise<FlashResult> {
     options.onProgress?.({ stage: 'connect', done: 0, total: 0 })
@@ -134,11 +158,7 @@ async function attempt(
       // The ROM and most applications print at 115200 after a reset: listen there, not at the flashing rate.
       await t.setBaudRate(ROM_BAUD)
       transport.flushInput()
-      // esptool-js 0.7.0's HardReset only releases RTS (it never pulls EN low first), which does not
-      // reset a board behind the usual DTR/RTS circuit: do esptool's sequence, both lines at once.
-      await t.setSignals({ dtr: false, rts: true })
-      await new Promise((r) => setTimeout(r, 100))
-      await t.setSignals({ dtr: false, rts: false })
+      await hardReset(t)
     }
     const caught = Buffer.from(transport.peek())
     await transport.disconnect()
@@ -160,6 +180,46 @@ function explain(e: unknown): FlashlineError {
     return new FlashlineError('device', 'esp-no-sync', 'no answer from the Espressif ROM loader: hold BOOT (IO0) low while resetting the board, or check that the port is the board’s USB-serial and nothing else has it open')
   }
   return new FlashlineError('device', 'esp-failed', `esptool-js: ${message.split('\n')[0]}`)
+}
+
+/**
+ * Tells which Espressif chip answers, writing nothing: resets it into the ROM loader (DTR/RTS, as
+ * esptool's default_reset), syncs, identifies the chip and reads its description, features,
+ * crystal and factory MAC (register reads only: no stub upload, no flash command), then hard-resets
+ * it out of the loader so the board runs its application again. Runs on the calling thread: a
+ * detect moves a few hundred bytes and has no deflate to keep off the main thread.
+ */
+export async function identifyEsp(t: Transport, options: Pick<EspOptions, 'before' | 'usbVendorId' | 'usbProductId' | 'log'> & { signal?: AbortSignal; attempts?: number } = {}): Promise<DeviceIdentity> {
+  const esptool = (await import('esptool-js')) as EsptoolModule
+  if (t.baudRate !== ROM_BAUD) await t.setBaudRate(ROM_BAUD)
+  const { transport, loader } = openLoader(esptool, t, ROM_BAUD, options)
+  try {
+    return await withAbort(transport, options.signal, async () => {
+      await loader.detectChip(options.before ?? 'default_reset', options.attempts ?? 3)
+      try {
+        const details: Record<string, unknown> = { family: chipFamilyOf(loader.chip.CHIP_NAME) }
+        let chip = loader.chip.CHIP_NAME
+        let mac: string | undefined
+        if (loader.secureDownloadMode) {
+          // secure download mode: no register reads, so no description or MAC
+          details['secureDownloadMode'] = true
+        } else {
+          chip = await loader.chip.getChipDescription(loader)
+          details['features'] = await loader.chip.getChipFeatures(loader)
+          details['crystalMHz'] = await loader.chip.getCrystalFreq(loader)
+          mac = await loader.chip.readMac(loader)
+        }
+        await transport.disconnect()
+        return { protocol: 'esp', chip, ...(mac ? { id: mac } : {}), details }
+      } finally {
+        // out of the loader whether or not the reads worked: the board runs its application again
+        await hardReset(t).catch(() => undefined)
+      }
+    })
+  } catch (e) {
+    const err = explain(e)
+    throw err.code === 'esp-no-sync' ? new FlashlineError('device', 'no-answer', err.message) : err
+  }
 }
 
 /** Flashes one .bin at `image.address`, or the parts a manifest lists for the detected chip. */

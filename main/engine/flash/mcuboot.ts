@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { FlashlineError } from '../errors'
-import type { FlashImage, FlashResult } from '../model'
+import type { DeviceIdentity, FlashImage, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
 import type { FlashOptions } from './flasher'
 import { listedVersionMatches, mcubootImageIntact, parseMcubootImage } from './mcuboot-image'
@@ -114,6 +114,73 @@ export function chunkLength(mtu: number, fields: Record<string, unknown>): numbe
   return n
 }
 
+/** The image list (SMP group 1, id 0): what each slot holds. Three tries; no answer at all is 'smp-no-answer'. */
+async function listSlots(session: SmpSession, what: string, timeoutMs: number): Promise<Array<Record<string, unknown>>> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const r = await session.request(SMP_OP.read, SMP_GROUP.image, SMP_ID.imageState, {}, attempt === 1 ? 1500 : timeoutMs)
+    if (!r) continue
+    if (typeof r['rc'] === 'number' && r['rc'] !== 0) throw rcError(r['rc'], what)
+    return Array.isArray(r['images']) ? (r['images'] as Array<Record<string, unknown>>) : []
+  }
+  throw new FlashlineError(
+    'device',
+    'smp-no-answer',
+    `no SMP answer to ${what}: put the device in MCUboot serial recovery (hold its recovery button or pin while resetting, or set an entry sequence) and check the port and baud rate`
+  )
+}
+
+/** One slot as the image list gives it; fields the device did not send are left out (MCUboot's bs_list sends no flags). */
+export interface ListedSlot {
+  image?: number
+  slot: number
+  version?: string
+  /** SHA-256 of the image as hex (MCUboot: BOOT_SERIAL_IMG_GRP_HASH). */
+  hash?: string
+  bootable?: boolean
+  confirmed?: boolean
+  active?: boolean
+  pending?: boolean
+}
+
+function listedSlot(e: Record<string, unknown>): ListedSlot {
+  const out: ListedSlot = { slot: typeof e['slot'] === 'number' ? e['slot'] : 0 }
+  if (typeof e['image'] === 'number') out.image = e['image']
+  if (typeof e['version'] === 'string') out.version = e['version']
+  if (Buffer.isBuffer(e['hash']) || e['hash'] instanceof Uint8Array) out.hash = Buffer.from(e['hash']).toString('hex')
+  for (const flag of ['bootable', 'confirmed', 'active', 'pending'] as const) if (typeof e[flag] === 'boolean') out[flag] = e[flag]
+  return out
+}
+
+/**
+ * Asks MCUboot serial recovery what it holds, writing nothing: the image list and, when the
+ * server answers it (Zephyr's SMP server does, MCUboot answers rc 8), "mcumgr params". Serial
+ * recovery names no unit (boot_serial.c serves no device id), so there is no unit id. The entry
+ * sequence runs first and the exit sequence last; no reset is sent, so the device stays in recovery.
+ */
+export async function identifyMcuboot(t: Transport, options: { image?: number; entry?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<DeviceIdentity> {
+  const imageNo = options.image ?? 0
+  const session = new SmpSession(t, { lineDelayMs: 0, signal: options.signal })
+  const sequence = options.entry ? parseSignalSequence(options.entry) : null
+  if (sequence) await runSignalSequence(t, sequence.entry)
+  try {
+    let listed: Array<Record<string, unknown>>
+    try {
+      listed = await listSlots(session, 'the image list', options.timeoutMs ?? 1500)
+    } catch (e) {
+      if (e instanceof FlashlineError && e.code === 'smp-no-answer') throw new FlashlineError('device', 'no-answer', e.message)
+      throw e
+    }
+    const details: Record<string, unknown> = { image: imageNo, slots: listed.map(listedSlot) }
+    const params = await session.request(SMP_OP.read, SMP_GROUP.os, SMP_ID.params, {}, 1000)
+    if (params && (params['rc'] ?? 0) === 0 && typeof params['buf_size'] === 'number') details['params'] = { bufSize: params['buf_size'], bufCount: params['buf_count'] }
+    const printed = session.takeText()
+    if (printed) details['console'] = printed
+    return { protocol: 'mcuboot', chip: `MCUboot image ${imageNo}`, details }
+  } finally {
+    if (sequence) await runSignalSequence(t, sequence.exit).catch(() => undefined)
+  }
+}
+
 /**
  * Uploads an MCUboot image over serial recovery: image list (identify), optional MTU query,
  * chunked upload resuming from the offset the device asks for, image list again (the device's
@@ -136,19 +203,7 @@ export async function flashMcuboot(t: Transport, image: FlashImage, options: Mcu
   if (sequence) await runSignalSequence(t, sequence.entry)
   options.onProgress?.({ stage: 'connect', done: 0, total: data.length })
 
-  const listImages = async (what: string): Promise<Array<Record<string, unknown>>> => {
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const r = await session.request(SMP_OP.read, SMP_GROUP.image, SMP_ID.imageState, {}, attempt === 1 ? 1500 : timeoutMs)
-      if (!r) continue
-      if (typeof r['rc'] === 'number' && r['rc'] !== 0) throw rcError(r['rc'], what)
-      return Array.isArray(r['images']) ? (r['images'] as Array<Record<string, unknown>>) : []
-    }
-    throw new FlashlineError(
-      'device',
-      'smp-no-answer',
-      `no SMP answer to ${what}: put the device in MCUboot serial recovery (hold its recovery button or pin while resetting, or set an entry sequence) and check the port and baud rate`
-    )
-  }
+  const listImages = (what: string) => listSlots(session, what, timeoutMs)
   const before = await listImages('the image list')
   const slotOf = (list: Array<Record<string, unknown>>) => list.find((e) => (e['image'] ?? 0) === imageNo && (e['slot'] ?? 0) === 0)
   const old = slotOf(before)

@@ -103,6 +103,14 @@ class Stm32Session {
   }
 
   async identify(): Promise<{ chip: Stm32Chip; pid: number }> {
+    const pid = await this.readIds()
+    const chip = chipByPid(pid)
+    if (!chip) throw new FlashlineError('device', 'stm32-unknown-chip', `unknown STM32 product id 0x${pid.toString(16)}; Flashline does not know its flash layout yet`)
+    return { chip, pid }
+  }
+
+  /** Get Version, Get (the command list) and Get ID; returns the product id. */
+  async readIds(): Promise<number> {
     await this.command(0x01, 'Get Version')
     const gv = await this.t.read(3, 1000)
     await this.ack('Get Version')
@@ -116,10 +124,7 @@ class Stm32Session {
     const len = (await this.t.read(1, 1000))[0]!
     const id = await this.t.read(len + 1, 1000)
     await this.ack('Get ID')
-    const pid = (id[0]! << 8) | id[1]!
-    const chip = chipByPid(pid)
-    if (!chip) throw new FlashlineError('device', 'stm32-unknown-chip', `unknown STM32 product id 0x${pid.toString(16)}; Flashline does not know its flash layout yet`)
-    return { chip, pid }
+    return (id[0]! << 8) | id[1]!
   }
 
   async erase(chip: Stm32Chip, pages: number[] | 'mass'): Promise<void> {
@@ -283,6 +288,39 @@ function identityOf(chip: Stm32Chip, pid: number, s: Stm32Session, sig: Signatur
 function withIdentity(e: unknown, identity: DeviceIdentity): unknown {
   if (!(e instanceof FlashlineError) || e.details?.['identity']) return e
   return new FlashlineError(e.kind, e.code, e.message, { ...e.details, identity })
+}
+
+/**
+ * Tells which STM32 answers, without erasing or writing anything: sync (0x7F), Get Version, Get,
+ * Get ID, then the unique device ID and flash size register through Read Memory (AN3155). The
+ * entry sequence runs first and the exit sequence last, after a failure too, so that a board wired
+ * to DTR/RTS goes back to its application.
+ */
+export async function identifyStm32(transport: Transport, options: { entry?: string; signal?: AbortSignal } = {}): Promise<DeviceIdentity> {
+  const s = new Stm32Session(transport, options.signal)
+  const sequence = options.entry ? parseSignalSequence(options.entry) : null
+  if (sequence) await runSignalSequence(transport, sequence.entry)
+  try {
+    try {
+      await s.sync()
+    } catch (e) {
+      if (e instanceof FlashlineError && e.code === 'stm32-no-sync') throw new FlashlineError('device', 'no-answer', e.message)
+      throw e
+    }
+    const pid = await s.readIds()
+    const chip = chipByPid(pid)
+    if (!chip) {
+      // It answered: say so, even though the part (and so where its unique ID lies) is unknown to us.
+      const details = { pid: `0x${pid.toString(16).padStart(3, '0')}`, bootloader: `${s.bootloaderVersion >> 4}.${s.bootloaderVersion & 0xf}`, commands: s.commands, uid: 'unknown: Flashline does not know this product id' }
+      return { protocol: 'stm32', chip: `unknown STM32 (PID ${details.pid})`, details }
+    }
+    const sig = await readSignature(s, chip)
+    const identity = identityOf(chip, pid, s, sig, plausibleFlashKiB(chip, sig.flashSizeRegister))
+    if (sig.readProtected) identity.details!['readProtected'] = true
+    return identity
+  } finally {
+    if (sequence) await runSignalSequence(transport, sequence.exit).catch(() => undefined)
+  }
 }
 
 export async function flashStm32(transport: Transport, image: FlashImage, options: Stm32Options & FlashOptions = {}): Promise<FlashResult> {

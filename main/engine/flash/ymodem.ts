@@ -122,6 +122,20 @@ class YmodemSession {
     }
   }
 
+  /** Waits for the start request like waitForStart, keeping what the device printed before it; null request on timeout. */
+  async listen(timeoutMs: number): Promise<{ request: 'C' | 'NAK' | null; printed: Buffer }> {
+    this.heard = []
+    try {
+      await this.waitForStart(timeoutMs)
+      return { request: this.useCrc ? 'C' : 'NAK', printed: Buffer.from(this.heard) }
+    } catch (e) {
+      if (e instanceof FlashlineError && e.code === 'ymodem-no-start') return { request: null, printed: Buffer.from(this.heard) }
+      throw e
+    } finally {
+      this.heard = null
+    }
+  }
+
   private async nextByte(timeoutMs: number): Promise<number | null> {
     if (this.pending.length) return this.pending.shift()!
     try {
@@ -270,6 +284,35 @@ class YmodemSession {
 
 function isLetter(b: number): boolean {
   return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
+}
+
+/** Console text as a technician would read it: printable characters and line breaks, the last 500. */
+function printable(bytes: Buffer): string {
+  return bytes.toString('latin1').replace(/\r/g, '').replace(/[^\x20-\x7e\n]/g, '.').trim().slice(-500)
+}
+
+/**
+ * Tells whether a YMODEM receiver is waiting, sending nothing but the menu command: waits (bounded)
+ * for its first 'C' (CRC-16) or NAK (checksum), then cancels with CAN CAN (Forsberg, ymodem.txt:
+ * two CANs abort a transfer), so the device goes back to waiting or to its menu. No block is sent.
+ */
+export async function identifyYmodem(transport: Transport, options: { menuCommand?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ protocol: 'ymodem'; chip: string; details: Record<string, unknown> }> {
+  const timeoutMs = options.timeoutMs ?? 5000
+  const session = new YmodemSession(transport, { startTimeoutMs: timeoutMs }, options.signal)
+  // what the device printed before we spoke (a banner or its menu) is part of the answer
+  const before = transport.discardInput()
+  if (options.menuCommand) await transport.write(Buffer.from(options.menuCommand, 'latin1'))
+  const heard = await session.listen(timeoutMs)
+  const banner = printable(Buffer.concat([before, heard.printed]))
+  if (!heard.request) {
+    throw new FlashlineError(
+      'device',
+      'no-answer',
+      `no YMODEM receiver asked for a file within ${Math.round(timeoutMs / 1000)} s (no 'C' or NAK): reset the board into its bootloader${options.menuCommand ? '' : ' and, if it shows a menu, give the menu command that starts the download (e.g. "1\\r")'}, then try again; ${banner ? `the device printed: "${banner.slice(-200).replace(/\s*\n\s*/g, ' | ')}"` : 'the device printed nothing'}`
+    )
+  }
+  await transport.write(Uint8Array.of(CAN, CAN))
+  return { protocol: 'ymodem', chip: 'YMODEM receiver', details: { request: heard.request, mode: heard.request === 'C' ? 'CRC-16' : 'checksum', ...(banner ? { banner } : {}) } }
 }
 
 /**

@@ -8,6 +8,19 @@ import type { FlashOutcome } from './job-runner'
 import { DEFAULT_PROBE_PATTERN, type SlotSettings } from './slot'
 
 /**
+ * Opens a slot's port with its protocol's line defaults: the protocol's parity unless the slot names
+ * one, and the slot's baud unless that is the protocol's flashing rate (ESP: the ROM is met at 115200).
+ */
+export function openSlot(slot: SlotSettings): Promise<Transport> {
+  return openTransport(slot.port, slotLine(slot))
+}
+
+function slotLine(slot: SlotSettings): { baudRate: number; parity: 'none' | 'even' | 'odd' } {
+  const line = PROTOCOLS[slot.protocol].line
+  return { baudRate: line.slotBaudIsFlashRate ? line.baudRate : (slot.baud ?? line.baudRate), parity: slot.parity ?? line.parity }
+}
+
+/**
  * Flashes one package onto one slot and, if the slot has a probe, reads the version the device prints
  * after its reset. The one flashing step of every job, whatever its origin.
  */
@@ -20,10 +33,9 @@ export async function flashSlot(
     // an empty image "flashes" in no time on every protocol and proves nothing
     throw new FlashlineError('usage', 'empty-image', `${pkg.name} is empty (0 bytes); there is nothing to flash — check that the right file was given`)
   }
-  const line = PROTOCOLS[slot.protocol].line
   const { flasher, address } = flasherFor(slot, options.log)
-  const openBaud = line.slotBaudIsFlashRate ? line.baudRate : (slot.baud ?? line.baudRate)
-  let transport: Transport | null = await openTransport(slot.port, { baudRate: openBaud, parity: slot.parity ?? line.parity })
+  const openBaud = slotLine(slot).baudRate
+  let transport: Transport | null = await openSlot(slot)
   try {
     const result = await flasher.flash(transport, { path: pkg.path, size: pkg.size, name: pkg.name, address, manifest: pkg.manifest }, { signal: options.signal, onProgress: options.onProgress })
     if (!slot.probe) return { result }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { Flasher } from '../flash/flasher'
-import type { ProtocolName } from '../model'
+import type { DeviceIdentity, ProtocolName } from '../model'
+import type { Transport } from '../transport/transport'
 
 /** Line settings a bootloader expects unless the slot overrides them. */
 export interface LineDefaults {
@@ -14,6 +15,26 @@ export interface LineDefaults {
 export interface FlasherContext {
   baud?: number
   log?: (message: string) => void
+}
+
+/** What answered on a port, found without writing anything to the device. */
+export interface DetectedDevice {
+  protocol: ProtocolName
+  /** What the bootloader says it is: the part, the chip description, the MCUboot image, the receiver. */
+  chip?: string
+  /** The unit's own id when the bootloader can tell it (STM32 96-bit unique ID, ESP factory MAC). */
+  chipId?: string
+  details?: Record<string, unknown>
+}
+
+/** What a detect gets besides its options: the slot's baud, a log line sink and a way to stop it. */
+export interface DetectContext extends FlasherContext {
+  signal?: AbortSignal
+}
+
+/** A flasher's identity as a detect reports it. */
+export function detected(identity: DeviceIdentity): DetectedDevice {
+  return { protocol: identity.protocol, ...(identity.chip !== undefined ? { chip: identity.chip } : {}), ...(identity.id !== undefined ? { chipId: identity.id } : {}), ...(identity.details ? { details: identity.details } : {}) }
 }
 
 /**
@@ -32,6 +53,11 @@ export interface ProtocolDescriptor<Name extends ProtocolName = ProtocolName, Op
   /** The option fields, for telling a user which ones apply to which protocol. */
   readonly optionFields: readonly string[]
   createFlasher(options: Options, context: FlasherContext): Flasher
+  /**
+   * Asks the bootloader on an open port what it is, erasing and writing nothing. A port where nothing
+   * answers is a device error 'no-answer' whose message says how to put the board in its bootloader.
+   */
+  detect(transport: Transport, options: Options, context: DetectContext): Promise<DetectedDevice>
   /** The flash address these options select, if the protocol uses one. */
   address?(options: Options): number | undefined
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { wholeNumber } from '../config/fields'
-import { defineProtocol } from './descriptor'
+import { defineProtocol, detected } from './descriptor'
 
 const options = z.object({
   /** Flash offset of a single image (default 0x10000, the application partition); a manifest brings its own. */
@@ -25,5 +25,7 @@ export const esp = defineProtocol({
     protocol: 'esp',
     // the flasher's code is loaded when a job first needs it, not when the CLI starts
     flash: async (t, image, f) => (await import('../flash/esp-threaded')).flashEspThreaded(t, image, { baud: ctx.baud, log: ctx.log, ...f })
-  })
+  }),
+  // ROM loader only (no stub, no flash command), on this thread: a few register reads need no worker.
+  detect: async (t, _o: EspSlotOptions, ctx) => detected(await (await import('../flash/esp')).identifyEsp(t, { log: ctx.log, signal: ctx.signal }))
 })

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { signalSequence, wholeNumber } from '../config/fields'
-import { defineProtocol } from './descriptor'
+import { defineProtocol, detected } from './descriptor'
 
 const options = z.object({
   /** Image number of a multi-image build; its slot 0 receives the upload. */
@@ -24,5 +24,7 @@ export const mcuboot = defineProtocol({
     protocol: 'mcuboot',
     // the flasher's code is loaded when a job first needs it, not when the CLI starts
     flash: async (t, image, f) => (await import('../flash/mcuboot')).flashMcuboot(t, image, { image: o.image, mtu: o.mtu, entry: o.entry, log: ctx.log, ...f })
-  })
+  }),
+  // The image list and, if answered, mcumgr params; no upload, no reset.
+  detect: async (t, o: McubootSlotOptions, ctx) => detected(await (await import('../flash/mcuboot')).identifyMcuboot(t, { image: o.image, entry: o.entry, signal: ctx.signal }))
 })

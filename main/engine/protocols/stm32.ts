@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { choice, flag, signalSequence, wholeNumber } from '../config/fields'
-import { defineProtocol } from './descriptor'
+import { defineProtocol, detected } from './descriptor'
 
 const options = z.object({
   address: wholeNumber(0, 0xffffffff),
@@ -29,5 +29,7 @@ export const stm32 = defineProtocol({
     protocol: 'stm32',
     // the flasher's code is loaded when a job first needs it, not when the CLI starts
     flash: async (t, image, f) => (await import('../flash/stm32')).flashStm32(t, image, { verify: o.verify ?? 'auto', entry: o.entry, unprotect: o.unprotect, protect: o.protect, log: ctx.log, ...f })
-  })
+  }),
+  // Sync, Get, Get Version, Get ID, unique ID and flash size register; the entry sequence before, its exit after.
+  detect: async (t, o: Stm32SlotOptions, ctx) => detected(await (await import('../flash/stm32')).identifyStm32(t, { entry: o.entry, signal: ctx.signal }))
 })

@@ -20,5 +20,7 @@ export const ymodem = defineProtocol({
     protocol: 'ymodem',
     // the flasher's code is loaded when a job first needs it, not when the CLI starts
     flash: async (t, image, f) => (await import('../flash/ymodem')).sendYmodem(t, image, { menuCommand: o.menuCommand, log: ctx.log, ...f })
-  })
+  }),
+  // The receiver's first 'C' (after the menu command), then CAN CAN; no block is sent.
+  detect: async (t, o: YmodemSlotOptions, ctx) => (await import('../flash/ymodem')).identifyYmodem(t, { menuCommand: o.menuCommand, signal: ctx.signal })
 })
