@@ -423,6 +423,20 @@ describe('a silent port', () => {
   })
 })
 
+describe('a port that is being detected', () => {
+  it('takes no job until the detect has let go of it', async () => {
+    const device = new YmodemDevice({ personality: 'lrz', version: '1.0.0', requestIntervalMs: 3000 })
+    registerSimBoard('detect-hold', async () => memoryBoard('detect-hold', device))
+    const slot = { port: 'sim:detect-hold', protocol: 'ymodem' }
+    const detecting = bench.detect(slot)
+    // the detect holds the port from the moment it is asked for
+    expect(() => bench.flash({ slot, file: firmware('hold.bin', '1.0.1', 2048) })).toThrow(/a detect is talking to it/)
+    await detecting
+    const job = await bench.flash({ slot, file: firmware('hold.bin', '1.0.1', 2048) }).done
+    expect(job.result).toBe('succeeded')
+  })
+})
+
 describe('a port that is flashing', () => {
   it('Bench.detect refuses a port with a job on it (slot-busy) and answers once the job is done', async () => {
     const device = new Stm32Device('f1', { uid: Buffer.from(UIDS.f1, 'hex') })

@@ -253,13 +253,22 @@ export class Bench extends TypedEmitter<BenchEvents> {
     const slot = checkSlotSettings(settings)
     const busy = this.listJobs().find((j) => j.port === slot.port && ['received', 'downloading', 'checking', 'verified', 'flashing', 'proving'].includes(j.phase))
     if (busy) throw new FlashlineError('usage', 'slot-busy', `${slot.port} is busy with job ${busy.id} (${busy.phase}); detect once it has finished, or cancel it`)
-    const transport = await openSlot(slot)
+    if (this.detecting.has(slot.port)) throw new FlashlineError('usage', 'slot-busy', `${slot.port} is already being detected`)
+    this.detecting.add(slot.port)
     try {
-      return await detectOn(transport, slot, { signal: options.signal })
+      const transport = await openSlot(slot)
+      try {
+        return await detectOn(transport, slot, { signal: options.signal })
+      } finally {
+        await transport.close()
+      }
     } finally {
-      await transport.close()
+      this.detecting.delete(slot.port)
     }
   }
+
+  /** Ports a detect is talking to right now: no job may start on them meanwhile. */
+  private readonly detecting = new Set<string>()
 
   // ---- platform connections ------------------------------------------------------------
 
@@ -290,7 +299,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
       adapter: options.adapter,
       downloadRetries: this.options.downloadRetries,
       downloadIdleTimeoutMs: this.options.downloadIdleTimeoutMs,
-      portBusy: (port) => [...this.local.values()].find((r) => r.settings.port === port)?.job.id
+      portBusy: (port) => [...this.local.values()].find((r) => r.settings.port === port)?.job.id ?? (this.detecting.has(port) ? 'detect' : undefined)
     })
     this.connectionsById.set(id, c)
     c.on('status', () => this.emit('connection', this.connectionInfo(c)))
@@ -404,6 +413,7 @@ export class Bench extends TypedEmitter<BenchEvents> {
     if (request.manifest !== undefined && settings.protocol !== 'esp') throw new FlashlineError('usage', 'bad-request', 'a manifest is for the esp protocol (ESP Web Tools style manifest of parts and offsets)')
     const busy = [...this.local.values()].find((r) => (slotId !== undefined && r.slotId === slotId) || r.settings.port === settings.port)
     if (busy) throw new FlashlineError('usage', 'slot-busy', `${settings.port} is busy with job ${busy.job.id}`)
+    if (this.detecting.has(settings.port)) throw new FlashlineError('usage', 'slot-busy', `${settings.port} is busy: a detect is talking to it`)
     for (const c of this.connectionsById.values()) {
       const platformJob = c.station.runningJobs().find((j) => j.slot?.port === settings.port && j.phase !== 'reporting' && !isTerminal(j))
       if (platformJob) throw new FlashlineError('usage', 'slot-busy', `${settings.port} is busy with the platform job ${platformJob.id} (${c.id})`)
