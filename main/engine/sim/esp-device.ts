@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { inflateSync } from 'node:zlib'
 import { FlashlineError } from '../errors'
 import type { Transport } from '../transport/transport'
-import { findImageVersion } from './firmware-image'
+import { findImageVersion, versionMarker } from './firmware-image'
 
 /**
  * A simulated ESP32-C3 in download mode: ROM loader first, then the flasher stub once it has been
@@ -103,7 +103,8 @@ export class EspDevice extends EventEmitter {
     const mac = (options.mac ?? '34:85:18:01:02:03').split(':').map((h) => parseInt(h, 16))
     this.regs.set(MAC_EFUSE_REG, ((mac[2]! << 24) | (mac[3]! << 16) | (mac[4]! << 8) | mac[5]!) >>> 0)
     this.regs.set(MAC_EFUSE_REG + 4, (mac[0]! << 8) | mac[1]!)
-    if (options.appVersion) Buffer.from(`\0version: ${options.appVersion}\n\0`, 'latin1').copy(this.flash, APP_OFFSET + 64)
+    // the application that is on the chip to begin with, marked as its firmware images are
+    if (options.appVersion) versionMarker(options.appVersion).copy(this.flash, APP_OFFSET + 64)
   }
 
   async attach(t: Transport): Promise<void> {

@@ -24,6 +24,11 @@ export function makeFirmwareImage(options: { version: string; size: number; seed
   return buf
 }
 
+/** The bytes that mark an image as version `version` (what findImageVersion looks for). */
+export function versionMarker(version: string): Buffer {
+  return Buffer.from(`${MARKER}${version}\n`, 'latin1')
+}
+
 /** The version marked in an image, or undefined for a foreign image. */
 export function findImageVersion(image: Uint8Array): string | undefined {
   const b = Buffer.from(image.buffer, image.byteOffset, image.byteLength)
