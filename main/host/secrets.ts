@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
-import { PRIVATE_FILE_MODE, readJsonFile, writeJsonFile } from './private-file'
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, readJsonFile, writeJsonFile } from './private-file'
 
 /**
  * Where the host keeps secrets: profile secrets (device secrets, broker passwords, client keys) and
@@ -115,12 +115,13 @@ export class KeyFileSecretStore extends EncryptedFileStore {
 
   private keyBytes(): Buffer {
     if (this.key) return this.key
-    const keyFile = join(this.file, '..', 'secrets.key')
+    const keyFile = join(dirname(this.file), 'secrets.key')
     try {
       this.key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
       const key = randomBytes(32)
+      mkdirSync(dirname(keyFile), { recursive: true, mode: PRIVATE_DIR_MODE })
       // 'wx': two processes starting at once never overwrite each other's key
       try {
         const fd = openSync(keyFile, 'wx', PRIVATE_FILE_MODE)
