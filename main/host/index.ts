@@ -5,3 +5,5 @@ export { KeyFileSecretStore, MemorySecretStore, SafeStorageSecretStore, type Saf
 export { SCHEMAS, parseArgs, MAX_UPLOAD_BYTES } from './schemas'
 export { nothingConfigured, RECORDS_DB_KEY } from './stores'
 export { DEFAULT_PIN_POLICY, type PinPolicy } from './settings'
+export { logFileSink } from './log-file'
+export { rendererCsp, SECURITY_HEADERS, CONTENT_TYPES } from './csp'
