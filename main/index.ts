@@ -24,6 +24,8 @@ const APP_ORIGIN = 'app://flashline'
 const DEV_URL = process.env['ELECTRON_RENDERER_URL']
 const RENDERER_DIR = resolve(join(__dirname, '../renderer'))
 
+// FLASHLINE_USER_DATA: another profile folder (tests, a second station account on one machine)
+if (process.env['FLASHLINE_USER_DATA']) app.setPath('userData', resolve(process.env['FLASHLINE_USER_DATA']))
 crashReporter.start({ uploadToServer: false })
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }])
 

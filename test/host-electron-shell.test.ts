@@ -79,6 +79,7 @@ vi.mock('electron', () => {
   }
   const app = {
     getPath: (name: string) => join(userData, name),
+    setPath: () => undefined,
     getVersion: () => '9.9.9',
     getLocale: () => 'en-US',
     requestSingleInstanceLock: () => (rec.singleInstance++, true),
