@@ -95,3 +95,7 @@ export function runCli(argv: string[]): void {
     setTimeout(() => process.exit(code), 200).unref()
   })
 }
+
+// Run as a script (the desktop app's launcher: ELECTRON_RUN_AS_NODE=1 <app> <resources>/app.asar/out/cli/flashline.js …);
+// bin/flashline.js and the tests require it instead.
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) runCli(process.argv.slice(2))
