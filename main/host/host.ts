@@ -263,17 +263,23 @@ class HostImpl implements Host {
     }
   }
 
+  /** The secrets' values, read from the store once per change (a keychain read per log line would be slow). */
+  private secretValues?: string[]
+
   /** Every secret the host holds is masked in log lines, whatever part of the engine wrote them. */
   private maskSecrets(message: string): string {
-    let out = message
-    for (const p of this.profiles.all()) {
-      for (const name of SECRET_NAMES) {
-        const v = this.secretOf(p.id, name)
-        if (v && v.length >= 4 && out.includes(v)) out = out.split(v).join('***')
+    if (!this.secretValues) {
+      const values = this.profiles.all().flatMap((p) => SECRET_NAMES.map((n) => this.secretOf(p.id, n)))
+      try {
+        values.push(this.options.secrets.get(RECORDS_DB_KEY))
+      } catch {
+        /* unreadable: nothing to mask */
       }
+      // longest first: a secret that contains another is masked whole
+      this.secretValues = values.filter((v): v is string => typeof v === 'string' && v.length >= 4).sort((a, b) => b.length - a.length)
     }
-    const db = this.options.secrets.get(RECORDS_DB_KEY)
-    if (db && out.includes(db)) out = out.split(db).join('***')
+    let out = message
+    for (const v of this.secretValues) if (out.includes(v)) out = out.split(v).join('***')
     return out
   }
 
@@ -399,6 +405,7 @@ class HostImpl implements Host {
     this.buildConnection(profile, secrets) // checks everything before anything is saved
     for (const n of SECRET_NAMES) if (given[n] !== undefined) this.options.secrets.set(secretKey(id, n), given[n] || null)
     this.profiles.put(profile)
+    this.secretValues = undefined
     return this.profileView(profile)
   }
 
@@ -711,6 +718,7 @@ class HostImpl implements Host {
         this.restoreSlots()
       }
       this.options.secrets.set(RECORDS_DB_KEY, url ?? null)
+      this.secretValues = undefined
     }
     this.settings.update(a)
     const view = this.settingsView()
@@ -798,6 +806,7 @@ class HostImpl implements Host {
         if (this.connectionIdOf(a.id)) throw usage('profile-connected', `id: profile ${a.id} is connected; disconnect it first`, 'id')
         for (const n of SECRET_NAMES) o.secrets.set(secretKey(a.id, n), null)
         this.profiles.remove(a.id)
+        this.secretValues = undefined
       },
       connect: (a) => this.connect(a.profileId),
       disconnect: async (a) => {
