@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from './harness/tmp'
@@ -28,8 +28,12 @@ function run(launcher: string, ...args: string[]) {
 
 beforeAll(() => {
   tmp = tempDir('flashline-launcher-')
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-cli.mjs')], { encoding: 'utf8' })
-  expect(r.status, r.stderr).toBe(0)
+  // built by npm test (and npm ci); rebuilt here only when missing, never under the feet of the
+  // other test files' flashline processes, which may be loading it right now
+  if (!existsSync(join(root, 'out', 'cli', 'flashline.js'))) {
+    const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-cli.mjs')], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+  }
   layout(join(tmp.dir, 'opt', 'Flashline', 'resources'), join(tmp.dir, 'opt', 'Flashline', 'flashline-desktop'))
   mkdirSync(join(tmp.dir, 'Flashline.app', 'Contents', 'MacOS'), { recursive: true })
   layout(join(tmp.dir, 'Flashline.app', 'Contents', 'Resources'), join(tmp.dir, 'Flashline.app', 'Contents', 'MacOS', 'Flashline'))
