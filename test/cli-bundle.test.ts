@@ -57,7 +57,7 @@ function events(stdout: string): Array<Record<string, unknown> & { type: string 
 
 beforeAll(async () => {
   // the parts of a checkout the CLI and its build use; node_modules is the real one
-  for (const p of ['bin', 'main', 'resources', 'scripts/build-cli.mjs', 'package.json', 'tsconfig.json']) cpSync(join(REPO, p), join(root, p), { recursive: true })
+  for (const p of ['bin', 'main', 'preload', 'resources', 'scripts/build-cli.mjs', 'package.json', 'tsconfig.json']) cpSync(join(REPO, p), join(root, p), { recursive: true })
   symlinkSync(realpathSync(join(REPO, 'node_modules')), join(root, 'node_modules'))
   mkdirSync(elsewhere)
   writeFileSync(

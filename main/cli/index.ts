@@ -13,6 +13,7 @@ const recordsModule = () => require('./commands/records') as typeof import('./co
 const batchModule = () => require('./commands/batch') as typeof import('./commands/batch')
 const demoModule = () => require('./commands/demo') as typeof import('./commands/demo')
 const detectModule = () => require('./commands/detect') as typeof import('./commands/detect')
+const uiModule = () => require('./commands/ui') as typeof import('./commands/ui')
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const USAGE = `Flashline — flash IoT devices on the bench, ordered by their IoT platform.
@@ -26,12 +27,23 @@ usage: flashline <command> [flags]   (flashline <command> --help for details)
   ports   list serial ports with USB ids and known bridges
   records export the record of every flashing job (table, CSV, JSONL); sync them to PostgreSQL
   demo    run a complete upgrade against the built-in simulated platform and device
+  ui      serve the Flashline app to a web browser on this machine (prints its address)
 
 exit codes: 0 success · 2 usage/config · 3 download (network, HTTP status, expired token)
             4 integrity (hash or size mismatch) · 5 device (bench protocol, timeout, port lost; batch: a unit failed)
             6 platform (broker unreachable, report not acknowledged) · 130 interrupted`
 
-const HELP: Record<string, () => string> = { agent: () => agentModule().AGENT_HELP, flash: () => flashModule().FLASH_HELP, batch: () => batchModule().BATCH_HELP, fetch: () => fetchModule().FETCH_HELP, records: () => recordsModule().RECORDS_HELP, detect: () => detectModule().DETECT_HELP, ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C', demo: () => 'flashline demo [--json]' }
+const HELP: Record<string, () => string> = {
+  agent: () => agentModule().AGENT_HELP,
+  flash: () => flashModule().FLASH_HELP,
+  batch: () => batchModule().BATCH_HELP,
+  fetch: () => fetchModule().FETCH_HELP,
+  records: () => recordsModule().RECORDS_HELP,
+  detect: () => detectModule().DETECT_HELP,
+  ports: () => 'flashline ports [--json] [--watch]   list serial ports (USB ids, known bridges); --watch reports arrivals and removals until Ctrl-C',
+  demo: () => 'flashline demo [--json]',
+  ui: () => uiModule().UI_HELP
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -72,6 +84,8 @@ export async function main(argv: string[]): Promise<number> {
         return await recordsModule().recordsCommand(rest, makeOutput)
       case 'demo':
         return await demoModule().demoCommand(rest, makeOutput, controller.signal)
+      case 'ui':
+        return await uiModule().uiCommand(rest, makeOutput, controller.signal)
       default:
         out.error(`unknown command "${command}"; run "flashline --help"`)
         return EXIT_CODES.usage
@@ -97,3 +111,7 @@ export function runCli(argv: string[]): void {
     setTimeout(() => process.exit(code), 200).unref()
   })
 }
+
+// Run as a script (the desktop app's launcher: ELECTRON_RUN_AS_NODE=1 <app> <resources>/app.asar/out/cli/flashline.js …);
+// bin/flashline.js and the tests require it instead.
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) runCli(process.argv.slice(2))
