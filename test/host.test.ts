@@ -260,16 +260,11 @@ describe('packages, jobs and records', () => {
     expect(await ok(host.call('importPackage', { path: file }))).toMatchObject({ name: 'app-1.2.bin', size: 8 * 1024 })
   })
 
-  it('answers detect with not-available until the engine can identify a bootloader, and maps its answer when it can', async () => {
+  it('detects the bootloader and chip on a slot without writing anything', async () => {
     const host = makeHost()
-    const slot = { port: 'sim:stm32', protocol: 'stm32' }
-    const bench = new Bench({ dataDir: join(tmp.dir, 'data2') })
-    if (typeof (bench as unknown as { detect?: unknown }).detect !== 'function') {
-      expect(await fails(host.call('detect', { slot }))).toMatchObject({ kind: 'usage', code: 'not-available' })
-    }
-    ;(bench as unknown as { detect: unknown }).detect = async () => ({ protocol: 'stm32', chip: 'STM32F10x medium-density', id: '0123456789abcdef01234567', details: { flashKiB: 128 } })
-    const withDetect = makeHost({ bench }, join(tmp.dir, 'data2'))
-    expect(await ok(withDetect.call('detect', { slot }))).toEqual({ protocol: 'stm32', chip: 'STM32F10x medium-density', chipId: '0123456789abcdef01234567', details: { flashKiB: 128 } })
+    const found = await ok(host.call('detect', { slot: { port: 'sim:stm32:host-detect', protocol: 'stm32' } }))
+    expect(found).toMatchObject({ protocol: 'stm32', chip: expect.stringMatching(/^STM32F10/), chipId: expect.stringMatching(/^[0-9a-f]{24}$/) })
+    expect(await fails(host.call('detect', { slot: { port: 'sim:stm32:host-detect', protocol: 'stm32', baud: 'fast' } }))).toMatchObject({ kind: 'usage', field: 'slot.baud' })
   })
 })
 

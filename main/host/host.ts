@@ -548,17 +548,8 @@ class HostImpl implements Host {
 
   private async detect(slot: SlotSettings): Promise<DetectResult> {
     checkSlot(slot, 'slot')
-    // the engine's identify call arrives with another change; until then the method says so
-    const detectFn = (this.bench as unknown as { detect?: (settings: unknown) => Promise<Record<string, unknown>> }).detect
-    if (typeof detectFn !== 'function') throw usage('not-available', 'detecting the bootloader is not available in this version of the engine')
-    const r = await detectFn.call(this.bench, slot)
-    const identity = (r['identity'] as Record<string, unknown> | undefined) ?? r
-    return {
-      protocol: ((identity['protocol'] ?? r['protocol'] ?? slot.protocol) as DetectResult['protocol']),
-      chip: (identity['chip'] as string | undefined) ?? undefined,
-      chipId: ((identity['chipId'] ?? identity['id']) as string | undefined) ?? undefined,
-      details: (identity['details'] as Record<string, unknown> | undefined) ?? undefined
-    }
+    const d = await this.bench.detect(slot)
+    return { protocol: d.protocol, chip: d.chip, chipId: d.chipId, details: d.details }
   }
 
   private listJobs(limit = 200): JobView[] {
