@@ -1,0 +1,42 @@
+/** Sizes in binary units (firmware sizes are powers of two). */
+export function formatBytes(n: number, locale: string): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB']
+  let v = n
+  let u = 0
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024
+    u++
+  }
+  const digits = u === 0 || v >= 100 ? 0 : 1
+  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(v)} ${units[u]}`
+}
+
+/** m:ss (or h:mm:ss) left, from what is left and the current speed; undefined when unknown. */
+export function etaSeconds(done: number, total: number | undefined, bytesPerSec: number): number | undefined {
+  if (total === undefined || total <= 0 || bytesPerSec <= 0) return undefined
+  return Math.max(0, Math.ceil((total - done) / bytesPerSec))
+}
+
+export function formatDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  const s = seconds % 60
+  const mm = h > 0 ? String(m).padStart(2, '0') : String(m)
+  return `${h > 0 ? `${h}:` : ''}${mm}:${String(s).padStart(2, '0')}`
+}
+
+export function formatPercent(fraction: number, locale: string): string {
+  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }).format(fraction)
+}
+
+export function formatNumber(n: number, locale: string, digits = 0): string {
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(n)
+}
+
+export function formatTime(at: number | string, locale: string): string {
+  const d = new Date(at)
+  return Number.isNaN(d.getTime()) ? String(at) : new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'medium' }).format(d)
+}
+
+/** A sha256 shortened for a tile (the whole one is in the title and the Recover view). */
+export const shortHash = (hex: string | undefined): string => (hex ? `${hex.slice(0, 12)}…` : '')
