@@ -5,21 +5,28 @@ import { Icon, type IconName } from './Icon'
 export type StepName = 'download' | 'check' | 'verify' | 'flash' | 'prove' | 'report'
 export type StepState = 'done' | 'current' | 'failed' | 'cancelled' | 'todo'
 
-/** Which step each phase belongs to (received comes before the first). */
-const STEP_OF: Partial<Record<JobPhase, number>> = { downloading: 0, checking: 0, verified: 1, flashing: 2, proving: 3, reporting: 4 }
+/**
+ * Where each phase puts a job: the index of the step under way (or next). A verified package means
+ * the download and verify steps are done, so the flash step is next.
+ */
+const PLATFORM_AT: Partial<Record<JobPhase, number>> = { downloading: 0, checking: 0, verified: 2, flashing: 2, proving: 3, reporting: 4 }
+const LOCAL_AT: Partial<Record<JobPhase, number>> = { checking: 0, downloading: 0, verified: 1, flashing: 1, proving: 2, reporting: 2 }
 
-export function stepsOf(job: Pick<JobView, 'origin' | 'phase' | 'history'>): Array<{ name: StepName; state: StepState }> {
-  const names: StepName[] = job.origin === 'platform' ? ['download', 'verify', 'flash', 'prove', 'report'] : ['check', 'verify', 'flash', 'prove']
+export function stepsOf(job: Pick<JobView, 'origin' | 'phase' | 'history' | 'reason'>): Array<{ name: StepName; state: StepState }> {
+  const platform = job.origin === 'platform'
+  const names: StepName[] = platform ? ['download', 'verify', 'flash', 'prove', 'report'] : ['check', 'flash', 'prove']
+  const at = platform ? PLATFORM_AT : LOCAL_AT
   const ended = job.phase === 'failed' || job.phase === 'cancelled'
-  let reached = -1
-  for (const h of job.history) reached = Math.max(reached, STEP_OF[h.phase] ?? -1)
-  reached = Math.max(reached, STEP_OF[job.phase] ?? -1)
+  let position = -1
+  for (const h of job.history) position = Math.max(position, at[h.phase] ?? -1)
+  position = Math.max(position, at[job.phase] ?? -1)
+  // a package that failed its hash check failed the verify step, not the download
+  if (platform && job.phase === 'failed' && job.reason === 'verification-failed' && position < 1) position = 1
+  if (ended && position < 0) position = 0
   return names.map((name, i) => {
     let state: StepState
-    if (job.phase === 'succeeded') state = 'done'
-    else if (i < reached) state = 'done'
-    else if (i === reached) state = ended ? (job.phase === 'failed' ? 'failed' : 'cancelled') : 'current'
-    else if (ended && reached < 0 && i === 0) state = job.phase === 'failed' ? 'failed' : 'cancelled'
+    if (job.phase === 'succeeded' || i < position) state = 'done'
+    else if (i === position) state = job.phase === 'failed' ? 'failed' : job.phase === 'cancelled' ? 'cancelled' : 'current'
     else state = 'todo'
     return { name, state }
   })
