@@ -1,3 +1,12 @@
+// Intl formatters are costly to build and tiles format on every progress event: build each once
+const formatters = new Map<string, Intl.NumberFormat>()
+function numberFormat(locale: string, options: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = `${locale}|${JSON.stringify(options)}`
+  let f = formatters.get(key)
+  if (!f) formatters.set(key, (f = new Intl.NumberFormat(locale, options)))
+  return f
+}
+
 /** Sizes in binary units (firmware sizes are powers of two). */
 export function formatBytes(n: number, locale: string): string {
   const units = ['B', 'KiB', 'MiB', 'GiB']
@@ -8,7 +17,7 @@ export function formatBytes(n: number, locale: string): string {
     u++
   }
   const digits = u === 0 || v >= 100 ? 0 : 1
-  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(v)} ${units[u]}`
+  return `${numberFormat(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(v)} ${units[u]}`
 }
 
 /** m:ss (or h:mm:ss) left, from what is left and the current speed; undefined when unknown. */
@@ -26,11 +35,11 @@ export function formatDuration(seconds: number): string {
 }
 
 export function formatPercent(fraction: number, locale: string): string {
-  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }).format(fraction)
+  return numberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }).format(fraction)
 }
 
 export function formatNumber(n: number, locale: string, digits = 0): string {
-  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(n)
+  return numberFormat(locale, { maximumFractionDigits: digits }).format(n)
 }
 
 export function formatTime(at: number | string, locale: string): string {

@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test'
+import { en } from '../../renderer/src/i18n/en'
 import { installFakeApi, type FakeOptions } from './fake-api'
 
 /**
@@ -31,15 +32,15 @@ export async function openApp(page: Page, options: FakeOptions = {}, at: { lang?
 
 /** Raw i18n keys ("nav.bench") or missing-key markers left in the page's text. */
 export async function untranslated(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
+  return page.evaluate((namespaces) => {
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
     const out: string[] = []
-    const raw = /\b(?:app|nav|common|action|state|phase|stage|step|stepState|reason|hint|errorKind|portHelp|progress|counters|batchState|bench|station|serial|tile|job|origin|platform|protocol|verify|host|connection|profile|secret|package|recover|records|slot|settings|operator|demo|notice)\.[A-Za-z][\w-]*/g
+    const raw = new RegExp(`\\b(?:${namespaces.join('|')})\\.[A-Za-z][\\w-]*`, 'g')
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       const text = n.nodeValue ?? ''
       for (const m of text.match(raw) ?? []) out.push(m)
       if (text.includes('⟦')) out.push(text)
     }
     return out
-  })
+  }, Object.keys(en))
 }

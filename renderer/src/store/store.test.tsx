@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { JobView, ProgressView } from '../../../preload/contract'
-import { AppStore, topic } from './store'
+import { AppStore, frameSchedule, topic } from './store'
 
 /** A store whose frames are run by hand. */
 function manualStore(): { store: AppStore; frames: Array<() => void>; frame: () => void } {
@@ -107,5 +107,38 @@ describe('AppStore', () => {
     expect(store.job('running')).toBeDefined()
     expect(store.job('j0')).toBeUndefined()
     expect(store.job('j399')).toBeDefined()
+  })
+})
+
+describe('frameSchedule', () => {
+  afterEach(() => vi.useRealTimers())
+
+  it('flushes at once when idle, then no more often than every 100 ms', () => {
+    vi.useFakeTimers()
+    const schedule = frameSchedule(100)
+    const at: number[] = []
+    const t0 = performance.now()
+    schedule(() => at.push(performance.now() - t0))
+    vi.advanceTimersByTime(1)
+    expect(at).toEqual([0])
+    schedule(() => at.push(performance.now() - t0))
+    vi.advanceTimersByTime(60)
+    expect(at).toHaveLength(1)
+    vi.advanceTimersByTime(50)
+    expect(at).toHaveLength(2)
+    expect(at[1]).toBeGreaterThanOrEqual(100)
+    // a store on this schedule tells a listener once for a burst of events
+    const store = new AppStore(frameSchedule(100))
+    store.apply({ type: 'job', job: job('a') })
+    let n = 0
+    vi.advanceTimersByTime(200)
+    store.subscribe(topic.job('a'), () => n++)
+    for (let i = 0; i < 20; i++) {
+      store.apply({ type: 'progress', jobId: 'a', progress: progress(i) })
+      vi.advanceTimersByTime(10)
+    }
+    vi.advanceTimersByTime(200)
+    expect(n).toBeLessThanOrEqual(3)
+    expect(store.job('a')?.progress?.done).toBe(19)
   })
 })

@@ -11,10 +11,26 @@ import type { AppEvent, AppInfo, BatchView, ConnectionView, JobView, LogLineView
 
 export type Schedule = (flush: () => void) => void
 
-/** One flush per frame; a hidden window (no frames) still flushes, just less often. */
-export const frameSchedule: Schedule = (flush) => {
-  if (typeof requestAnimationFrame === 'function' && (typeof document === 'undefined' || document.visibilityState !== 'hidden')) requestAnimationFrame(() => flush())
-  else setTimeout(flush, 100)
+/**
+ * Flushes in an animation frame, at most once per `minIntervalMs`: the engine sends each job's
+ * progress at most 10 times a second, so a 16-slot bench would otherwise re-layout and repaint on
+ * every single frame for changes nobody can read that fast. A hidden window (no frames) still flushes.
+ */
+export function frameSchedule(minIntervalMs = 100): Schedule {
+  let last = -Infinity
+  return (flush) => {
+    const inFrame = (): void => {
+      const run = (): void => {
+        last = performance.now()
+        flush()
+      }
+      if (typeof requestAnimationFrame === 'function' && (typeof document === 'undefined' || document.visibilityState !== 'hidden')) requestAnimationFrame(run)
+      else setTimeout(run, 0)
+    }
+    const wait = last + minIntervalMs - performance.now()
+    if (wait > 0) setTimeout(inFrame, wait)
+    else inFrame()
+  }
 }
 
 export interface Notice {
@@ -43,8 +59,12 @@ export const topic = {
   notices: 'notices',
   profiles: 'profiles',
   packages: 'packages',
-  local: 'local'
+  local: 'local',
+  link: 'link'
 } as const
+
+/** The line to the engine: IPC never drops; the `flashline ui` socket can (then the page resyncs). */
+export type LinkState = 'connecting' | 'ok' | 'lost' | 'refused'
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
 export const isFinished = (job: JobView): boolean => FINISHED.has(job.phase)
@@ -71,6 +91,9 @@ export class AppStore {
   /** Jobs newest first (re-sorted on flush when the set of jobs or a phase changed). */
   jobList: JobView[] = []
   local: LocalState = {}
+  link: LinkState = 'connecting'
+  /** The bridge's words when the link is lost or refused. */
+  linkMessage = ''
 
   private readonly jobs = new Map<string, JobView>()
   private readonly slotJob = new Map<string, string>()
@@ -83,7 +106,7 @@ export class AppStore {
   /** How many flushes notified anyone (tests and the performance check read it). */
   flushes = 0
 
-  constructor(private readonly schedule: Schedule = frameSchedule) {}
+  constructor(private readonly schedule: Schedule = frameSchedule()) {}
 
   subscribe(key: string, listener: () => void): () => void {
     let set = this.listeners.get(key)
@@ -218,6 +241,13 @@ export class AppStore {
   setLocal(patch: Partial<LocalState>): void {
     this.local = { ...this.local, ...patch }
     this.mark(topic.local)
+  }
+
+  setLink(state: LinkState, message = ''): void {
+    if (state === this.link && message === this.linkMessage) return
+    this.link = state
+    this.linkMessage = message
+    this.mark(topic.link)
   }
 
   dismissNotice(id: number): void {
