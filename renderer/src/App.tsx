@@ -10,7 +10,8 @@ import { Notices } from './features/shell/Notices'
 import { OperatorBar } from './features/shell/OperatorBar'
 import { SCREENS, useScreen, type Screen } from './features/shell/route'
 import { StatusStrip } from './features/shell/StatusStrip'
-import { useInfo, useSettings } from './store/context'
+import { useInfo, useLink, useSettings, useStore } from './store/context'
+import { Icon } from './ui/Icon'
 
 /** Screens an operator may see: the bench only (start, scan, retry, cancel). */
 const OPERATOR_SCREENS: readonly Screen[] = ['bench']
@@ -19,11 +20,14 @@ export function App(): React.JSX.Element {
   const { t } = useTranslation()
   const info = useInfo()
   const settings = useSettings()
+  const link = useLink()
+  const store = useStore()
   const [screen, setScreen] = useScreen()
   const operator = settings?.operatorMode ?? false
   const screens = operator ? OPERATOR_SCREENS : SCREENS
   const shown: Screen = screens.includes(screen) ? screen : 'bench'
 
+  if (link === 'refused') return <NoEngine detail={store.linkMessage} />
   return (
     <div className={`app${operator ? ' app--operator' : ''}`} data-screen={shown}>
       <LanguageSync />
@@ -38,6 +42,12 @@ export function App(): React.JSX.Element {
         </nav>
         <StatusStrip />
       </header>
+      {link === 'lost' && (
+        <p className="link-lost" role="alert">
+          <Icon name="unplug" />
+          <span>{t('link.lost')}</span>
+        </p>
+      )}
       {operator && <OperatorBar />}
       <Notices />
       <main className="app__main" aria-label={t(`nav.${shown}`)}>
@@ -53,12 +63,17 @@ export function App(): React.JSX.Element {
 }
 
 /** No engine to talk to: neither the desktop app's preload nor a `flashline ui` address with its token. */
-export function NoEngine(): React.JSX.Element {
+export function NoEngine({ detail }: { detail?: string }): React.JSX.Element {
   const { t } = useTranslation()
   return (
     <main className="no-engine" role="alert">
       <h1>{t('app.title')}</h1>
       <p>{t('noEngine.text')}</p>
+      {detail && (
+        <p>
+          <code>{detail}</code>
+        </p>
+      )}
       <p>
         <code>npx flashline ui</code>
       </p>

@@ -11,15 +11,22 @@ export type BridgeLoader = () => Promise<{ connectBridge(url: string, token: str
 
 const loadBridge: BridgeLoader = () => import('../../preload/bridge-client')
 
+export interface ResolvedApi {
+  api: FlashlineApi
+  /** Over `flashline ui`'s WebSocket (which can drop), not the desktop app's IPC. */
+  bridge: boolean
+}
+
 /**
  * The engine's API: the preload's window.api in the desktop app; in a browser page served by
- * `flashline ui`, the loopback WebSocket bridge at /api with the page's ?token=. Null when neither.
+ * `flashline ui`, the loopback WebSocket bridge at /api with the page's ?token= (after a reload
+ * without it, the cookie the first load set stands in). Null when the page is no served page at all.
  */
-export async function resolveApi(win: Pick<Window, 'api' | 'location'> = window, load: BridgeLoader = loadBridge): Promise<FlashlineApi | null> {
-  if (win.api) return win.api
-  const token = new URLSearchParams(win.location.search).get('token')
-  if (!token) return null
+export async function resolveApi(win: Pick<Window, 'api' | 'location'> = window, load: BridgeLoader = loadBridge): Promise<ResolvedApi | null> {
+  if (win.api) return { api: win.api, bridge: false }
+  const { protocol, host, search } = win.location
+  if (protocol !== 'http:' && protocol !== 'https:') return null
+  const token = new URLSearchParams(search).get('token') ?? ''
   const { connectBridge } = await load()
-  const scheme = win.location.protocol === 'https:' ? 'wss' : 'ws'
-  return connectBridge(`${scheme}://${win.location.host}/api`, token)
+  return { api: connectBridge(`${protocol === 'https:' ? 'wss' : 'ws'}://${host}/api`, token), bridge: true }
 }

@@ -4,18 +4,18 @@ import { I18nextProvider } from 'react-i18next'
 import { App, NoEngine } from './App'
 import { resolveApi } from './api'
 import { createI18n, toLanguage } from './i18n'
+import { keepInSync } from './link'
 import { loadPersisted } from './persisted'
-import { AppStore, type LocalState } from './store/store'
 import { AppProvider } from './store/context'
-import { startSync } from './store/sync'
+import { AppStore, type LocalState } from './store/store'
 import './styles.css'
 
 async function main(): Promise<void> {
   const lng = toLanguage(new URLSearchParams(location.search).get('lang')) ?? toLanguage(navigator.language) ?? 'en'
   const i18n = await createI18n({ lng })
   const root = createRoot(document.getElementById('root')!)
-  const api = await resolveApi()
-  if (!api) {
+  const resolved = await resolveApi()
+  if (!resolved) {
     root.render(
       <I18nextProvider i18n={i18n}>
         <NoEngine />
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   }
   const store = new AppStore()
   store.setLocal(loadPersisted<LocalState>('bench', {}))
+  const { api } = keepInSync(resolved.api, store, { heartbeatMs: resolved.bridge ? 5000 : 0 })
   root.render(
     <StrictMode>
       <I18nextProvider i18n={i18n}>
@@ -34,8 +35,6 @@ async function main(): Promise<void> {
       </I18nextProvider>
     </StrictMode>
   )
-  const { error } = await startSync(api, store)
-  if (error) console.error('flashline: a first query failed:', error.code, error.message)
 }
 
 void main()

@@ -2,6 +2,7 @@
 export const en = {
   app: { title: 'Flashline' },
   nav: { label: 'Screens', bench: 'Bench', platform: 'Platform', recover: 'Recover', records: 'Records', settings: 'Settings' },
+  link: { lost: 'The connection to the Flashline engine was lost; reconnecting… (what is shown may be out of date)' },
   noEngine: { text: 'This page has no connection to the Flashline engine. Open it from the desktop app, or start the browser UI and use the address it prints (it carries an access token).' },
   common: { loading: 'Loading…', unknown: 'unknown', unnamed: '(no name)', engineSays: 'Engine message:' },
   action: {

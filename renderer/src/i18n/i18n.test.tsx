@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { cleanup, fireEvent, screen, within } from '@testing-library/react'
+import { act, cleanup, fireEvent, screen, within } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Language } from '../../../preload/contract'
 import { renderApp, settle, type Rendered } from '../test-utils'
@@ -15,13 +15,13 @@ const NAMESPACES = Object.keys(en)
 const RAW_KEY = new RegExp(`\\b(?:${NAMESPACES.join('|')})\\.[A-Za-z][\\w-]*`, 'g')
 
 /** (b) and (c): nothing t() asked for was missing, and no raw key or missing-key marker is on screen. */
-function expectTranslated(r: Rendered, where: string): void {
+function expectTranslated(r: Rendered, where: string, minTexts = 10): void {
   expect(r.missing, `missing keys on ${where}`).toEqual([])
   // text node by text node (textContent would glue "…slot." and "Add" into a false "slot.Add")
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
   const texts: string[] = []
   for (let n = walker.nextNode(); n; n = walker.nextNode()) texts.push(n.nodeValue ?? '')
-  expect(texts.length, `nothing rendered on ${where}`).toBeGreaterThan(10)
+  expect(texts.length, `nothing rendered on ${where}`).toBeGreaterThanOrEqual(minTexts)
   expect(texts.filter((t) => t.includes('⟦')), `missing-key marker on ${where}`).toEqual([])
   expect(texts.flatMap((t) => t.match(RAW_KEY) ?? []), `raw keys on ${where}`).toEqual([])
   const attrs = [...document.querySelectorAll('[aria-label],[placeholder],[title]')].flatMap((el) => ['aria-label', 'placeholder', 'title'].map((a) => el.getAttribute(a) ?? ''))
@@ -134,6 +134,18 @@ describe.each<Language>(['en', 'zh-CN'])('every screen renders fully translated 
     await settle()
     expect(screen.getByRole('alert')).toBeTruthy()
     expectTranslated(r, 'operator mode')
+  })
+
+  it('a lost link to the engine, then a refused one (the no-engine page)', async () => {
+    const r = await renderApp({ lng })
+    act(() => r.store.setLink('lost', 'the connection to flashline ui was lost (1006)'))
+    await settle()
+    expect(screen.getByRole('alert').textContent).toBe(r.i18n.t('link.lost'))
+    expectTranslated(r, 'link lost')
+    act(() => r.store.setLink('refused', 'its token is missing or wrong'))
+    await settle()
+    expect(screen.getByRole('alert').textContent).toContain(r.i18n.t('noEngine.text'))
+    expectTranslated(r, 'no engine', 3)
   })
 
   it('demo mode, after the demo ran', async () => {

@@ -4,6 +4,7 @@ import type { Messages } from './en'
 export const zhCN: Messages = {
   app: { title: 'Flashline' },
   nav: { label: '页面', bench: '工位', platform: '平台', recover: '恢复烧录', records: '记录', settings: '设置' },
+  link: { lost: '与 Flashline 引擎的连接已断开，正在重新连接…（显示内容可能已过期）' },
   noEngine: { text: '此页面未连接到 Flashline 引擎。请从桌面应用打开，或启动浏览器界面并使用其打印的地址（地址中带有访问令牌）。' },
   common: { loading: '加载中…', unknown: '未知', unnamed: '（无名称）', engineSays: '引擎消息：' },
   action: {

@@ -8,6 +8,11 @@ import type { AppStore } from './store'
  */
 export async function startSync(api: FlashlineApi, store: AppStore): Promise<{ stop: () => void; error?: ApiError }> {
   const stop = api.onEvent((event) => store.apply(event))
+  return { stop, error: await loadAll(api, store) }
+}
+
+/** One query per view into the store; the first error met, if any. */
+export async function loadAll(api: FlashlineApi, store: AppStore): Promise<ApiError | undefined> {
   const errors: ApiError[] = []
   const take = <T>(r: Result<T>, use: (v: T) => void): void => {
     if (r.ok) use(r.value)
@@ -29,8 +34,8 @@ export async function startSync(api: FlashlineApi, store: AppStore): Promise<{ s
   take(connections, (v) => store.setConnections(v))
   take(jobs, (v) => v.forEach((j) => store.putJob(j)))
   take(batch, (v) => store.setBatch(v))
-  await Promise.all([refreshProfiles(api, store), refreshPackages(api, store)])
-  return { stop, error: errors[0] }
+  const more = await Promise.all([refreshProfiles(api, store), refreshPackages(api, store)])
+  return errors[0] ?? more.find((e) => e !== undefined)
 }
 
 export async function refreshProfiles(api: FlashlineApi, store: AppStore): Promise<ApiError | undefined> {

@@ -85,13 +85,15 @@ export function SlotEditor(): React.JSX.Element {
                 <td className="mono">{s.settings.port}</td>
                 <td>{t(`protocol.${s.settings.protocol}`)}</td>
                 <td>{s.settings.baud ?? t('slot.baudDefault')}</td>
-                <td className="row">
-                  <button type="button" onClick={() => setDraft(draftOf(s))}>
-                    {t('action.edit')}
-                  </button>
-                  <button type="button" className="danger" onClick={() => void remove(s.id)}>
-                    {t('action.remove')}
-                  </button>
+                <td>
+                  <div className="row">
+                    <button type="button" onClick={() => setDraft(draftOf(s))}>
+                      {t('action.edit')}
+                    </button>
+                    <button type="button" className="danger" onClick={() => void remove(s.id)}>
+                      {t('action.remove')}
+                    </button>
+                  </div>
                 </td>
               </tr>
             ))}
