@@ -20,6 +20,8 @@ describe('failure → hint', () => {
     [{ code: 'verify-failed', kind: 'device' }, 'deviceVerify'],
     [{ code: 'login-refused', kind: 'platform' }, 'loginRefused'],
     [{ code: 'bad-pin', kind: 'forbidden' }, 'pin'],
+    [{ code: 'pin-locked', kind: 'forbidden' }, 'pinLocked'],
+    [{ code: 'operator-mode', kind: 'forbidden' }, 'operatorMode'],
     [{ reason: 'install-failed', protocol: 'stm32' as const }, 'bootStm32'],
     [{ kind: 'device', code: 'something-new' }, 'device'],
     [{ reason: 'internal' }, 'internal']

@@ -28,6 +28,9 @@ export type HintKey =
   | 'tls'
   | 'notConnected'
   | 'pin'
+  | 'pinLocked'
+  | 'noPin'
+  | 'operatorMode'
   | 'usage'
   | 'device'
   | 'platform'
@@ -97,7 +100,10 @@ const BY_CODE: Record<string, HintKey> = {
   'tls-failed': 'tls',
   'not-connected': 'notConnected',
   'bad-pin': 'pin',
-  'wrong-pin': 'pin'
+  'wrong-pin': 'pin',
+  'pin-locked': 'pinLocked',
+  'no-pin': 'noPin',
+  'operator-mode': 'operatorMode'
 }
 
 const BY_REASON: Record<string, HintKey> = {

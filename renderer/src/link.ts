@@ -1,5 +1,5 @@
 import type { ApiError, FlashlineApi } from '../../preload/contract'
-import type { AppStore } from './store/store'
+import { topic, type AppStore } from './store/store'
 import { loadAll } from './store/sync'
 
 export interface LinkOptions {
@@ -62,6 +62,13 @@ export function keepInSync(api: FlashlineApi, store: AppStore, options: LinkOpti
       }
     }
   })
+  // what operator mode kept from the page (profiles, connections) loads when it is left
+  let operator = store.settings?.operatorMode ?? false
+  const unwatchSettings = store.subscribe(topic.settings, () => {
+    const now = store.settings?.operatorMode ?? false
+    if (operator && !now && store.link === 'ok') void loadAll(api, store)
+    operator = now
+  })
   const beat =
     heartbeatMs > 0
       ? setInterval(() => {
@@ -75,6 +82,7 @@ export function keepInSync(api: FlashlineApi, store: AppStore, options: LinkOpti
     stop: () => {
       stopped = true
       if (beat) clearInterval(beat)
+      unwatchSettings()
       unsubscribe()
     }
   }

@@ -5,9 +5,9 @@ import type { FlashlineApi, Language } from '../../preload/contract'
 import { installFakeApi, type FakeControl, type FakeOptions } from '../../test/e2e/fake-api'
 import { App } from './App'
 import { createI18n } from './i18n'
+import { keepInSync } from './link'
 import { AppProvider } from './store/context'
 import { AppStore } from './store/store'
-import { startSync } from './store/sync'
 
 export interface Rendered extends RenderResult {
   store: AppStore
@@ -32,20 +32,21 @@ export async function renderApp(options: FakeOptions & { lng?: Language; hash?: 
   const i18n = await strictI18n(lng, missing)
   const store = new AppStore((flush) => setTimeout(flush, 0))
   location.hash = hash
+  // wired as main.tsx wires it
+  const { api } = keepInSync(g.api, store)
   const utils = render(
     <I18nextProvider i18n={i18n}>
-      <AppProvider value={{ api: g.api, store }}>
+      <AppProvider value={{ api, store }}>
         <App />
       </AppProvider>
     </I18nextProvider>
   )
   await act(async () => {
-    await startSync(g.api, store)
-  })
-  await act(async () => {
+    const end = Date.now() + 5000
+    while (store.link !== 'ok' && Date.now() < end) await new Promise((r) => setTimeout(r, 2))
     await new Promise((r) => setTimeout(r, 5))
   })
-  return { ...utils, store, api: g.api, fake: g.__fake, i18n, missing }
+  return { ...utils, store, api, fake: g.__fake, i18n, missing }
 }
 
 /** Lets timers and the store's flush run inside act(). */

@@ -74,6 +74,7 @@ export function installFakeApi(options: FakeOptions = {}): void {
     { path: '/dev/ttyACM0', vendorId: '2fe3', productId: '0100', manufacturer: 'ZEPHYR' }
   ]
   for (let i = ports.length; i < o.slots; i++) ports.push({ path: `/dev/ttyUSB${i}`, vendorId: '1a86', productId: '7523', bridge: 'CH340' })
+  ports.push({ path: '/dev/ttyS0' })
   if (o.demo) ports.push({ path: 'sim:stm32-1', simulated: true }, { path: 'sim:ymodem-1', simulated: true })
   let slots: SlotView[] = Array.from({ length: o.slots }, (_, i) => ({
     id: `slot-${i + 1}`,
@@ -420,8 +421,8 @@ export function installFakeApi(options: FakeOptions = {}): void {
     runDemo: () => {
       if (!o.demo) return fail('usage', 'not-demo', 'the demo runs only in demo mode')
       profiles.forEach((p, i) => {
+        // the connection names its profile; the profile view is not told (as a real host may do)
         const c = { id: `c-${p.id}`, profileId: p.id, platform: p.platform, identity: p.iotda?.deviceId ?? p.fogcloud?.deviceName ?? p.wudun?.deviceUid ?? p.name, broker: p.broker, status: 'online' as const, outbox: 0, activeJobs: 1, devices: [] }
-        p.connectionId = c.id
         connections.push(c)
         emit({ type: 'connection', connection: c })
         const j = newJob({ origin: 'platform', connectionId: c.id, deviceId: c.identity, port: i === 0 ? 'sim:ymodem-1' : 'sim:stm32-1', protocol: i === 0 ? 'ymodem' : 'stm32', orderId: `task-${i + 1}`, targetVersion: '2.0.0', startVersion: '1.0.0', package: { name: 'demo-2.0.0.bin', size: 65_536 } })
@@ -435,9 +436,20 @@ export function installFakeApi(options: FakeOptions = {}): void {
       return () => listeners.delete(listener)
     }
   }
+  // what operator mode still allows (as the host does): start, scan, retry, cancel and what those screens show
+  const operatorMethods = new Set(['appInfo', 'listPorts', 'getSettings', 'unlockOperatorMode', 'listSlots', 'listJobs', 'jobLog', 'flash', 'startBatch', 'retryFailed', 'cancelJob', 'stopBatch', 'cancelBatch', 'currentBatch', 'listPackages', 'detect'])
   // wrap every method to log its calls
   const logged = Object.fromEntries(
-    Object.entries(api).map(([name, f]) => [name, name === 'onEvent' ? f : (args: unknown) => (calls.push({ method: name, args }), (f as (a: unknown) => unknown)(args))])
+    Object.entries(api).map(([name, f]) => [
+      name,
+      name === 'onEvent'
+        ? f
+        : (args: unknown) => {
+            calls.push({ method: name, args })
+            if (settings.operatorMode && !operatorMethods.has(name)) return fail('forbidden', 'operator-mode', `${name} is not available in operator mode; an administrator can leave it with the admin PIN`)
+            return (f as (a: unknown) => unknown)(args)
+          }
+    ])
   ) as unknown as FlashlineApi
 
   const control: FakeControl = {

@@ -98,5 +98,9 @@ test.describe('platform', () => {
     await expect(page).toHaveURL(/#platform$/)
     await expect(page.locator('.job-card[data-result="succeeded"]')).toHaveCount(3, { timeout: 30_000 })
     await expect(page.locator('.connection[data-status="online"]')).toHaveCount(3)
+    // each profile shows its connection's state, found through the connection's profileId
+    await expect(page.locator('.profile')).toHaveCount(3)
+    await expect(page.locator('.profile').getByRole('button', { name: 'Connect' })).toHaveCount(0)
+    await expect(page.locator('.profile').getByText('Online')).toHaveCount(3)
   })
 })

@@ -16,6 +16,7 @@ test.describe('recover flow', () => {
     await expect(page.locator('[data-port="/dev/ttyUSB1"]')).toContainText('USB-serial: CP210x')
     await expect(page.locator('[data-port="/dev/ttyUSB2"]')).toContainText('USB-serial: FTDI')
     await expect(page.locator('[data-port="/dev/ttyACM0"]')).toContainText('USB-serial: CDC-ACM')
+    await expect(page.locator('[data-port="/dev/ttyS0"]')).toContainText('Built-in serial port (no USB adapter)')
     const next = page.getByRole('button', { name: 'Next' })
     await expect(next).toBeDisabled()
     await page.locator('[data-port="/dev/ttyUSB0"]').click()

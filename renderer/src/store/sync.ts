@@ -16,7 +16,8 @@ export async function loadAll(api: FlashlineApi, store: AppStore): Promise<ApiEr
   const errors: ApiError[] = []
   const take = <T>(r: Result<T>, use: (v: T) => void): void => {
     if (r.ok) use(r.value)
-    else errors.push(r.error)
+    // operator mode keeps profiles and connections from the page; they load when it is left
+    else if (r.error.code !== 'operator-mode') errors.push(r.error)
   }
   const [info, settings, slots, ports, connections, jobs, batch] = await Promise.all([
     api.appInfo(),
@@ -35,7 +36,7 @@ export async function loadAll(api: FlashlineApi, store: AppStore): Promise<ApiEr
   take(jobs, (v) => v.forEach((j) => store.putJob(j)))
   take(batch, (v) => store.setBatch(v))
   const more = await Promise.all([refreshProfiles(api, store), refreshPackages(api, store)])
-  return errors[0] ?? more.find((e) => e !== undefined)
+  return errors[0] ?? more.find((e) => e !== undefined && e.code !== 'operator-mode')
 }
 
 export async function refreshProfiles(api: FlashlineApi, store: AppStore): Promise<ApiError | undefined> {

@@ -52,7 +52,8 @@ export function PlatformView(): React.JSX.Element {
         ) : (
           <ul className="profiles">
             {profiles.map((p) => {
-              const conn = connections.find((c) => c.id === p.connectionId)
+              // the profile names its connection; a connection also names its profile (a host may fill either)
+              const conn = connections.find((c) => c.id === p.connectionId) ?? connections.find((c) => c.profileId === p.id && c.status !== 'stopped')
               const live = conn && conn.status !== 'stopped' && conn.status !== 'failed'
               return (
                 <li key={p.id} className="profile" data-profile-id={p.id}>

@@ -260,7 +260,7 @@ function PortChoice({ port, checked, onChoose }: { port: PortInfo; checked: bool
     <label className={`port-choice${checked ? ' port-choice--checked' : ''}`} htmlFor={id} data-port={port.path}>
       <input id={id} type="radio" name="recover-port" checked={checked} onChange={onChoose} />
       <span className="port-choice__path mono">{port.path}</span>
-      <span className="port-choice__bridge">{bridge ? t('recover.bridge', { chip: bridge }) : t('recover.unknownBridge')}</span>
+      {!port.simulated && <span className="port-choice__bridge">{bridge ? t('recover.bridge', { chip: bridge }) : port.vendorId ? t('recover.unknownBridge') : t('recover.noUsb')}</span>}
       {port.vendorId && port.productId && (
         <span className="mono small">
           {port.vendorId}:{port.productId}

@@ -13,9 +13,14 @@ export function OperatorBar(): React.JSX.Element {
   const [asking, setAsking] = useState(false)
   const [pin, setPin] = useState('')
   const [error, setError] = useState<ApiError | null>(null)
+  // the host checks the PIN slowly on purpose (a key-derivation function): one check at a time
+  const [checking, setChecking] = useState(false)
   const unlock = async (e: React.FormEvent): Promise<void> => {
     e.preventDefault()
+    if (checking || pin === '') return
+    setChecking(true)
     const r = await api.unlockOperatorMode({ pin })
+    setChecking(false)
     setPin('')
     if (!r.ok) return setError(r.error)
     setError(null)
@@ -42,7 +47,7 @@ export function OperatorBar(): React.JSX.Element {
             <input id="unlock-pin" type="password" inputMode="numeric" autoComplete="off" value={pin} onChange={(e) => setPin(e.target.value)} />
             {error && <ErrorBox error={error} />}
             <div className="row">
-              <button type="submit" className="primary" disabled={pin === ''}>
+              <button type="submit" className="primary" disabled={pin === '' || checking}>
                 {t('operator.unlock')}
               </button>
               <button type="button" onClick={() => setAsking(false)}>
