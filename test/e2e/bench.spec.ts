@@ -84,7 +84,7 @@ test.describe('bench', () => {
     await page.getByLabel('Number of boards').fill('20')
     await page.getByRole('button', { name: 'Start all' }).click()
     const args = await page.evaluate(() => (window as unknown as { __fake: { calls: Array<{ method: string; args: unknown }> } }).__fake.calls.find((c) => c.method === 'startBatch')?.args)
-    expect(args).toMatchObject({ watch: { match: [{ vendorId: '1a86', productId: '7523' }, { vendorId: '10c4', productId: 'ea60' }], count: 20, slot: { protocol: 'stm32' } } })
+    expect(args).toMatchObject({ watch: { match: [{ vendorId: '1a86', productId: '7523' }, { vendorId: '10c4', productId: 'ea60' }], count: 20, slot: { port: 'watch', protocol: 'stm32' } } })
     await expect(page.getByText('Waiting for a board to be plugged in…')).toBeVisible()
   })
 })

@@ -377,6 +377,7 @@ export function installFakeApi(options: FakeOptions = {}): void {
     startBatch: (req) => {
       if (batch && batch.state !== 'ended') return fail('usage', 'batch-running', 'a batch is running already')
       if (!pkgOf(req.sha256)) return fail('usage', 'not-in-cache', `no package ${req.sha256} in the cache`)
+      if (req.watch && !req.watch.slot.port) return fail('usage', 'bad-argument', 'watch.slot.port: must not be empty', 'watch.slot.port')
       const chosen = req.watch ? [] : slots.filter((s) => req.slotIds?.includes(s.id))
       batch = { id: `batch-${++seq}`, state: 'running', passed: 0, failed: 0, cancelled: 0, yield: 0, unitsPerHour: 0, startedAt: new Date(now()).toISOString(), units: [] }
       const units = chosen.map((s) => {

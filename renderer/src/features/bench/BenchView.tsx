@@ -66,7 +66,8 @@ export function BenchView(): React.JSX.Element {
           watch: {
             match: allow.match,
             count: station.count ? Number(station.count) : undefined,
-            slot: { port: '', protocol: station.protocol, baud: station.baud ? Number(station.baud) : undefined }
+            // each board's port is the one it arrives on; the contract's SlotSettings still wants a name
+            slot: { port: 'watch', protocol: station.protocol, ...(station.baud ? { baud: Number(station.baud) } : {}) }
           }
         }
       } else request = { sha256, serialNumber, slotIds: slots.map((s) => s.id) }
