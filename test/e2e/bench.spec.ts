@@ -1,27 +1,90 @@
 import { expect, test } from '@playwright/test'
+import { openApp } from './app'
 
-test('lists the serial ports the main process reports, with bridge names', async ({ page }) => {
-  await page.addInitScript(() => {
-    ;(window as unknown as { api: unknown }).api = {
-      appInfo: async () => ({ ok: true, value: { version: '0.1.0', platform: 'linux' } }),
-      listPorts: async () => ({ ok: true, value: [{ path: '/dev/ttyUSB0', vendorId: '1a86', productId: '7523', bridge: 'WCH CH340' }] }),
-      onEvent: () => () => undefined
-    }
+test.describe('bench', () => {
+  test('a tile per slot; start all flashes every slot to a pass told by colour, icon and word', async ({ page }) => {
+    const { problems } = await openApp(page, { slots: 4, cachedPackage: true, stepMs: 80, protectedSlots: ['slot-2'] })
+    const tiles = page.locator('.tile')
+    await expect(tiles).toHaveCount(4)
+    await expect(tiles.first()).toContainText('/dev/ttyUSB0')
+    await page.getByLabel('Firmware to flash').selectOption({ label: 'sensor-node-2.4.1.bin · 240 KiB' })
+    await page.getByRole('button', { name: 'Start all' }).click()
+    await expect(page.locator('.tile[data-result="running"]')).not.toHaveCount(0)
+    await expect(page.locator('.tile[data-result="succeeded"]')).toHaveCount(3, { timeout: 10_000 })
+    const failed = page.locator('.tile[data-result="failed"]')
+    await expect(failed).toHaveCount(1)
+    await expect(failed).toHaveAttribute('data-job-id', /job-/)
+    await expect(failed.locator('.badge--failed .icon--cross')).toBeVisible()
+    await expect(failed.locator('.badge--failed')).toHaveText('Failed')
+    await expect(failed).toContainText('Remove read protection')
+    const passed = page.locator('.tile[data-result="succeeded"]').first()
+    await expect(passed.locator('.badge--succeeded .icon--check')).toBeVisible()
+    await expect(passed.locator('.badge--succeeded')).toHaveText('Passed')
+    // the two colours really differ on screen
+    const colours = await Promise.all([passed, failed].map((t) => t.locator('.badge').evaluate((el) => getComputedStyle(el).color)))
+    expect(colours[0]).not.toBe(colours[1])
+    await expect(page.getByTestId('counter-passed')).toContainText('3')
+    await expect(page.getByTestId('counter-failed')).toContainText('1')
+    await expect(page.getByTestId('counter-yield')).toContainText('75%')
+    expect(problems).toEqual([])
   })
-  await page.goto('/')
-  await expect(page.getByRole('heading', { name: 'Flashline' })).toBeVisible()
-  await expect(page.getByText('/dev/ttyUSB0')).toBeVisible()
-  await expect(page.getByText('WCH CH340')).toBeVisible()
-})
 
-test('shows the error the main process returns instead of failing silently', async ({ page }) => {
-  await page.addInitScript(() => {
-    ;(window as unknown as { api: unknown }).api = {
-      appInfo: async () => ({ ok: true, value: { version: '0.1.0', platform: 'linux' } }),
-      listPorts: async () => ({ ok: false, error: { kind: 'device', code: 'list-failed', message: 'cannot list ports: permission denied' } }),
-      onEvent: () => () => undefined
-    }
+  test('retry failed runs the failed slot again; cancel one and cancel all stop running jobs', async ({ page }) => {
+    const { problems } = await openApp(page, { slots: 3, cachedPackage: true, stepMs: 400, protectedSlots: ['slot-1'] })
+    await page.getByLabel('Firmware to flash').selectOption({ index: 1 })
+    await page.getByRole('button', { name: 'Start all' }).click()
+    const first = page.locator('.tile').nth(0)
+    const second = page.locator('.tile').nth(1)
+    // cancel one: only that tile ends cancelled
+    await expect(second).toHaveAttribute('data-result', 'running')
+    await second.getByRole('button', { name: 'Cancel' }).click()
+    await expect(second).toHaveAttribute('data-result', 'cancelled')
+    await expect(second.locator('.badge--cancelled')).toHaveText('Cancelled')
+    await expect(first).toHaveAttribute('data-result', 'failed', { timeout: 10_000 })
+    await expect(page.locator('.tile').nth(2)).toHaveAttribute('data-result', 'succeeded', { timeout: 10_000 })
+    const failedJob = await first.getAttribute('data-job-id')
+    await page.getByRole('button', { name: 'Retry failed' }).click()
+    await expect(first).toHaveAttribute('data-result', 'running')
+    expect(await first.getAttribute('data-job-id')).not.toBe(failedJob)
+    await page.getByRole('button', { name: 'Cancel all' }).click()
+    await expect(first).toHaveAttribute('data-result', 'cancelled')
+    expect(problems).toEqual([])
   })
-  await page.goto('/')
-  await expect(page.getByRole('alert')).toHaveText('cannot list ports: permission denied')
+
+  test('the serial field keeps the keyboard for the scanner and marks a bad scan', async ({ page }) => {
+    await openApp(page, { slots: 2, cachedPackage: true, serialPattern: 'SN\\d{6}' })
+    const serial = page.getByLabel('Serial number (scan)')
+    await expect(serial).toBeFocused()
+    await page.locator('.counters').click()
+    await expect(serial).toBeFocused()
+    await page.getByRole('button', { name: 'Start all' }).click({ force: true })
+    await expect(serial).toBeFocused()
+    // a scanner types and presses Enter
+    await page.keyboard.type('SN12X456')
+    await page.keyboard.press('Enter')
+    await expect(serial).toHaveAttribute('aria-invalid', 'true')
+    await expect(page.getByRole('alert')).toContainText('Invalid serial number')
+    // the bad code stays selected: the next scan replaces it
+    await page.keyboard.type('SN123456')
+    await page.keyboard.press('Enter')
+    await expect(serial).toHaveAttribute('aria-invalid', 'false')
+    await expect(page.getByText('Next unit: SN123456')).toBeVisible()
+    await expect(serial).toHaveValue('')
+  })
+
+  test('station mode: an allow-list of VID:PID and a count go to startBatch', async ({ page }) => {
+    await openApp(page, { cachedPackage: true })
+    await page.getByLabel('Firmware to flash').selectOption({ index: 1 })
+    await page.getByLabel('Watch for boards being plugged in (station mode)').check()
+    const allow = page.getByLabel('USB VID:PID allow-list')
+    await allow.fill('1a86:7523, nope')
+    await expect(page.getByText('"nope" is not a VID:PID pair')).toBeVisible()
+    await expect(page.getByRole('button', { name: 'Start all' })).toBeDisabled()
+    await allow.fill('1a86:7523, 10C4:EA60')
+    await page.getByLabel('Number of boards').fill('20')
+    await page.getByRole('button', { name: 'Start all' }).click()
+    const args = await page.evaluate(() => (window as unknown as { __fake: { calls: Array<{ method: string; args: unknown }> } }).__fake.calls.find((c) => c.method === 'startBatch')?.args)
+    expect(args).toMatchObject({ watch: { match: [{ vendorId: '1a86', productId: '7523' }, { vendorId: '10c4', productId: 'ea60' }], count: 20, slot: { port: 'watch', protocol: 'stm32' } } })
+    await expect(page.getByText('Waiting for a board to be plugged in…')).toBeVisible()
+  })
 })
