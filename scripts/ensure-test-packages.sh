@@ -14,6 +14,8 @@ command -v openssl >/dev/null || need+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # an independent CSV parser for the records export tests
 command -v python3 >/dev/null || need+=(python3)
+# CJK glyphs for the zh-CN screenshots of the renderer tests (Chromium shows empty boxes without them)
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test packages: ${need[*]}"
 SUDO=""
