@@ -1,0 +1,89 @@
+/**
+ * The engine's process of the batch bench: one `Bench.batch` run in ports mode (the front door, as
+ * the CLI's `flashline batch` and the app use it), measured from inside. scripts/bench/batch.ts bundles
+ * this with the ESP worker (as scripts/build-cli.mjs does for the CLI, so what runs is what ships)
+ * and starts it as `node [--cpu-prof] batch-engine.js '<json settings>'`. Prints one JSON line:
+ * {"type":"result", …} (EngineResult).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Bench } from '../../main/engine/index'
+
+export interface EngineSettings {
+  dataDir: string
+  protocol: 'esp' | 'stm32'
+  baud: number
+  file: string
+  ports: string[]
+}
+
+export interface EngineResult {
+  type: 'result'
+  /** From just before `start()` (the package is hashed into the cache there) to the summary. */
+  wallMs: number
+  /** user + system CPU of the whole process (worker threads included) over the same span, ms. */
+  cpuMs: number
+  passed: number
+  failed: number
+  failures: string[]
+  /** Event-loop delay beyond the 10 ms sampling interval, ms. */
+  loopDelay: { p50: number; p99: number; max: number; samples: number }
+  /** Events the front door emitted during the run, by type. */
+  events: Record<string, number>
+  /** Per job: ms from start to its write phase beginning and to its end (ESP: stub upload and baud change happen before). */
+  jobs: Array<{ port: string; writeStartMs?: number; endMs: number }>
+}
+
+const RESOLUTION_MS = 10
+
+async function main(): Promise<void> {
+  const s = JSON.parse(process.argv[2] ?? '{}') as EngineSettings
+  const bench = new Bench({ dataDir: s.dataDir })
+  const events: Record<string, number> = {}
+  const writeStart = new Map<string, number>()
+  const ended = new Map<string, number>()
+  let t0 = 0
+  for (const type of ['job', 'progress', 'log', 'connection', 'report', 'downlink'] as const) {
+    bench.on(type, () => void (events[type] = (events[type] ?? 0) + 1))
+  }
+  // a listener like the app's: the write phase's first progress marks when each slot starts writing
+  bench.on('progress', (p) => {
+    if (p.stage === 'write' && !writeStart.has(p.jobId)) writeStart.set(p.jobId, performance.now() - t0)
+  })
+  const portOf = new Map<string, string>()
+  bench.on('job', (j) => {
+    if (j.port) portOf.set(j.id, j.port)
+    if (j.result && !ended.has(j.id)) ended.set(j.id, performance.now() - t0)
+  })
+
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+  const run = bench.batch({ slot: { protocol: s.protocol, parity: 'none', baud: s.baud }, file: s.file, ports: s.ports })
+  const cpu0 = process.cpuUsage()
+  t0 = performance.now()
+  delay.enable()
+  await run.start()
+  const summary = await run.done
+  delay.disable()
+  const wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  await bench.close()
+
+  const ms = (ns: number): number => Math.max(0, ns / 1e6 - RESOLUTION_MS)
+  const result: EngineResult = {
+    type: 'result',
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    passed: summary.passed,
+    failed: summary.failed,
+    failures: summary.units.filter((u) => u.state !== 'succeeded').map((u) => `${u.port}: ${u.message ?? u.reason ?? u.state}`),
+    loopDelay: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max), samples: delay.count },
+    events,
+    jobs: [...ended.entries()].map(([id, endMs]) => ({ port: portOf.get(id) ?? '?', writeStartMs: writeStart.get(id), endMs }))
+  }
+  process.stdout.write(JSON.stringify(result) + '\n')
+  process.exit(0)
+}
+
+void main().catch((e) => {
+  process.stderr.write(`batch engine failed: ${(e as Error).stack}\n`)
+  process.exit(1)
+})
