@@ -1,6 +1,6 @@
 /**
- * Worker-thread side of the ESP flasher: esptool-js (deflate at level 9, byte-wise inflate for
- * progress) runs here, off the thread that serves the UI, MQTT and the other bench ports. The port
+ * Worker-thread side of the ESP flasher: esptool-js and the compressed write (deflate at level 9)
+ * run here, off the thread that serves the UI, MQTT and the other bench ports. The port
  * itself stays with the parent; bytes, modem lines and baud changes are relayed over the message port.
  */
 import { parentPort, workerData } from 'node:worker_threads'
