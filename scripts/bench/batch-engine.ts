@@ -5,6 +5,7 @@
  * and starts it as `node [--cpu-prof] batch-engine.js '<json settings>'`. Prints one JSON line:
  * {"type":"result", …} (EngineResult).
  */
+import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Bench } from '../../main/engine/index'
 
@@ -22,6 +23,8 @@ export interface EngineResult {
   wallMs: number
   /** user + system CPU of the whole process (worker threads included) over the same span, ms. */
   cpuMs: number
+  /** The part of it the main thread used (Linux, from /proc; the rest is worker threads, libuv's pool, V8's helpers). */
+  mainThreadCpuMs?: number
   passed: number
   failed: number
   failures: string[]
@@ -34,6 +37,17 @@ export interface EngineResult {
 }
 
 const RESOLUTION_MS = 10
+
+/** user + system CPU of the main thread so far, ms (proc(5): utime and stime, fields 14 and 15, in clock ticks of 10 ms). */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return undefined
+  }
+}
 
 async function main(): Promise<void> {
   const s = JSON.parse(process.argv[2] ?? '{}') as EngineSettings
@@ -58,6 +72,7 @@ async function main(): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   const run = bench.batch({ slot: { protocol: s.protocol, parity: 'none', baud: s.baud }, file: s.file, ports: s.ports })
   const cpu0 = process.cpuUsage()
+  const main0 = mainThreadCpuMs()
   t0 = performance.now()
   delay.enable()
   await run.start()
@@ -65,6 +80,7 @@ async function main(): Promise<void> {
   delay.disable()
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
+  const main1 = mainThreadCpuMs()
   await bench.close()
 
   const ms = (ns: number): number => Math.max(0, ns / 1e6 - RESOLUTION_MS)
@@ -72,6 +88,7 @@ async function main(): Promise<void> {
     type: 'result',
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    mainThreadCpuMs: main0 !== undefined && main1 !== undefined ? main1 - main0 : undefined,
     passed: summary.passed,
     failed: summary.failed,
     failures: summary.units.filter((u) => u.state !== 'succeeded').map((u) => `${u.port}: ${u.message ?? u.reason ?? u.state}`),

@@ -187,7 +187,7 @@ export async function batchBench(o: BatchBenchOptions): Promise<void> {
       const starts = e.jobs.map((j) => j.writeStartMs ?? Number.NaN).sort((a, b) => a - b)
       const ends = e.jobs.map((j) => j.endMs).sort((a, b) => a - b)
       process.stderr.write(
-        `    ${n} slot(s): ${(e.wallMs / 1000).toFixed(2)} s; write phase started ${(starts[0]! / 1000).toFixed(2)}–${(starts.at(-1)! / 1000).toFixed(2)} s, jobs ended ${(ends[0]! / 1000).toFixed(2)}–${(ends.at(-1)! / 1000).toFixed(2)} s; ` +
+        `    ${n} slot(s): ${(e.wallMs / 1000).toFixed(2)} s, engine CPU ${(e.cpuMs / 1000).toFixed(2)} s (main thread ${e.mainThreadCpuMs === undefined ? '?' : (e.mainThreadCpuMs / 1000).toFixed(2)} s); write phase started ${(starts[0]! / 1000).toFixed(2)}–${(starts.at(-1)! / 1000).toFixed(2)} s, jobs ended ${(ends[0]! / 1000).toFixed(2)}–${(ends.at(-1)! / 1000).toFixed(2)} s; ` +
           `events ${Object.entries(e.events).map(([k, v]) => `${k} ${v}`).join(', ')}; line bytes to devices ${m.boards.toDevice}, to host ${m.boards.toHost}\n`
       )
     }
