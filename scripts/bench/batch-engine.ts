@@ -70,6 +70,16 @@ async function main(): Promise<void> {
   })
 
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+  // BENCH_VERBOSE: when the loop stalled (> 50 ms late), to line up with the jobs' phases
+  const stalls: string[] = []
+  let tick = performance.now()
+  const watch = process.env['BENCH_VERBOSE']
+    ? setInterval(() => {
+        const now = performance.now()
+        if (now - tick > RESOLUTION_MS + 50) stalls.push(`${((tick - t0) / 1000).toFixed(2)} s +${(now - tick - RESOLUTION_MS).toFixed(0)} ms`)
+        tick = now
+      }, RESOLUTION_MS)
+    : undefined
   const run = bench.batch({ slot: { protocol: s.protocol, parity: 'none', baud: s.baud }, file: s.file, ports: s.ports })
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuMs()
@@ -78,6 +88,8 @@ async function main(): Promise<void> {
   await run.start()
   const summary = await run.done
   delay.disable()
+  if (watch) clearInterval(watch)
+  if (stalls.length) process.stderr.write(`    engine loop stalls: ${stalls.join(', ')}\n`)
   const wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   const main1 = mainThreadCpuMs()

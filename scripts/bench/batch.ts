@@ -11,7 +11,9 @@
  * The line runs at the device's rate: 115200 for the ROM and stub upload, 921600 after change-baud.
  *
  * BENCH_PROF=<dir>: the engine's process of the largest run writes a V8 CPU profile there.
- * BENCH_BATCH=esp or stm32 runs one protocol; BENCH_BATCH_SLOTS=1,16 other slot counts (the first is the base).
+ * BENCH_BATCH=esp or stm32 runs one protocol; BENCH_BATCH_SLOTS=1,16 other slot counts (the first is the base);
+ * BENCH_BATCH_DATA=<dir> puts the engine's data dir (journals, records, logs) there, e.g. on a tmpfs to
+ * see what the disk's fsyncs cost; BENCH_VERBOSE=1 lists the engine's event-loop stalls over 50 ms.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -134,7 +136,7 @@ async function measure(o: BatchBenchOptions, part: Part, file: string, engineJs:
     const { ports } = await boards.next<{ ports: string[] }>('ready', 60_000)
     send({ cmd: 'start' })
     await boards.next('started', 10_000)
-    const dataDir = mkdtempSync(join(o.work, 'batch-data-'))
+    const dataDir = mkdtempSync(join(process.env['BENCH_BATCH_DATA'] ?? o.work, 'batch-data-'))
     const engineSettings: EngineSettings = { dataDir, protocol: part.protocol, baud: part.slotBaud, file, ports }
     const prof = process.env['BENCH_PROF']
     const profArgs = prof && n === SLOT_COUNTS.at(-1) ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
