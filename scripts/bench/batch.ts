@@ -2,7 +2,7 @@
  * Batch scaling: 1, 4, 8 and 16 slots flashing at once through `Bench.batch` (ports mode), the
  * simulated boards in another process on paced pty lines (batch-boards.ts, paced-line.ts).
  * Reports per slot count the wall time, aggregate image bytes per second, the scaling efficiency
- * aggregate(N) / (N × aggregate(1)), CPU per flashed MiB in the engine's process and in the boards'
+ * aggregate(N) / (N × aggregate(1)) (one slot is run first and last, the faster counts), CPU per flashed MiB in the engine's process and in the boards'
  * process (and their socat relays), and the engine's event-loop delay.
  *
  * ESP boards: a pty has no modem lines, so the engine's default DTR/RTS reset reaches nobody; the
@@ -181,29 +181,42 @@ export async function batchBench(o: BatchBenchOptions): Promise<void> {
     const file = join(o.work, `batch-${part.protocol}.bin`)
     writeFileSync(file, part.image)
     process.stderr.write(`batch, ${part.title}, ${LATENCY_MS} ms latency: ${SLOT_COUNTS.join(', ')} slots, boards in another process\n`)
-    const results: Measured[] = []
-    for (const n of SLOT_COUNTS) {
-      const m = await measure(o, part, file, engineJs, n)
-      results.push(m)
+    const describe = (m: Measured): void => {
       const e = m.engine
       const starts = e.jobs.map((j) => j.writeStartMs ?? Number.NaN).sort((a, b) => a - b)
       const ends = e.jobs.map((j) => j.endMs).sort((a, b) => a - b)
       process.stderr.write(
-        `    ${n} slot(s): ${(e.wallMs / 1000).toFixed(2)} s, engine CPU ${(e.cpuMs / 1000).toFixed(2)} s (main thread ${e.mainThreadCpuMs === undefined ? '?' : (e.mainThreadCpuMs / 1000).toFixed(2)} s); write phase started ${(starts[0]! / 1000).toFixed(2)}–${(starts.at(-1)! / 1000).toFixed(2)} s, jobs ended ${(ends[0]! / 1000).toFixed(2)}–${(ends.at(-1)! / 1000).toFixed(2)} s; ` +
+        `    ${m.n} slot(s): ${(e.wallMs / 1000).toFixed(2)} s, engine CPU ${(e.cpuMs / 1000).toFixed(2)} s (main thread ${e.mainThreadCpuMs === undefined ? '?' : (e.mainThreadCpuMs / 1000).toFixed(2)} s); write phase started ${(starts[0]! / 1000).toFixed(2)}–${(starts.at(-1)! / 1000).toFixed(2)} s, jobs ended ${(ends[0]! / 1000).toFixed(2)}–${(ends.at(-1)! / 1000).toFixed(2)} s; ` +
           `events ${Object.entries(e.events).map(([k, v]) => `${k} ${v}`).join(', ')}; line bytes to devices ${m.boards.toDevice}, to host ${m.boards.toHost}\n`
       )
     }
-    const one = results[0]!
+    const results: Measured[] = []
+    for (const n of SLOT_COUNTS) {
+      const m = await measure(o, part, file, engineJs, n)
+      describe(m)
+      results.push(m)
+    }
+    // The base is measured again after the others, and the faster of the two counts: on a shared
+    // machine a slow moment only ever lowers a ratio against it, never flatters one.
+    let one = results[0]!
+    if (results.length > 1) {
+      const again = await measure(o, part, file, engineJs, one.n)
+      describe(again)
+      if (again.engine.wallMs < one.engine.wallMs) {
+        one = again
+        results[0] = again
+      }
+    }
     const aggregate = (m: Measured): number => (m.n * part.image.length) / (m.engine.wallMs / 1000)
     for (const m of results) {
       const mib = (m.n * part.image.length) / MiB
-      const efficiency = aggregate(m) / (m.n * aggregate(one))
+      const efficiency = aggregate(m) / ((m.n / one.n) * aggregate(one))
       const d = m.engine.loopDelay
       o.row(
         'batch',
         `${part.title}, ${LATENCY_MS} ms, ${m.n} slot${m.n > 1 ? 's' : ''}`,
         `wall ${(m.engine.wallMs / 1000).toFixed(2)} s, ${(aggregate(m) / 1024).toFixed(1)} KiB/s aggregate`,
-        m.n === 1 ? 'scaling: base' : `scaling ${efficiency.toFixed(3)} of ${m.n}× one slot`,
+        m === one ? `scaling: base${results.length > 1 ? ' (faster of 2 runs)' : ''}` : `scaling ${efficiency.toFixed(3)} of ${m.n}× one slot`,
         `CPU s/MiB: engine ${(m.engine.cpuMs / 1000 / mib).toFixed(3)}, boards ${(m.boards.cpuMs / 1000 / mib).toFixed(3)} (+socat ${(m.boards.socatCpuMs / 1000 / mib).toFixed(3)})`,
         `engine loop delay p50/p99/max ${d.p50.toFixed(1)}/${d.p99.toFixed(1)}/${d.max.toFixed(1)} ms`
       )
