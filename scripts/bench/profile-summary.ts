@@ -1,7 +1,8 @@
 /**
  * Where a V8 CPU profile (node --cpu-prof) spent its time: self time per function, top N, several
  * profiles added up (e.g. every ESP worker of a batch run).
- *   npx tsx scripts/bench/profile-summary.ts [--top 30] [--by file] a.cpuprofile [b.cpuprofile …]
+ *   npx tsx scripts/bench/profile-summary.ts [--top 30] [--by file] [--from MS] [--to MS] a.cpuprofile [b.cpuprofile …]
+ * --from/--to keep the samples of that window, in ms from the profile's start.
  */
 import { readFileSync } from 'node:fs'
 
@@ -22,10 +23,14 @@ interface Profile {
 const args = process.argv.slice(2)
 let top = 30
 let byFile = false
+let fromMs = 0
+let toMs = Infinity
 const files: string[] = []
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--top') top = Number(args[++i])
   else if (args[i] === '--by') byFile = args[++i] === 'file'
+  else if (args[i] === '--from') fromMs = Number(args[++i])
+  else if (args[i] === '--to') toMs = Number(args[++i])
   else files.push(args[i]!)
 }
 if (!files.length) {
@@ -42,7 +47,12 @@ for (const f of files) {
   // each sample's time is the delta to the next one
   const samples = p.samples ?? []
   const deltas = p.timeDeltas ?? []
-  for (let i = 0; i < samples.length; i++) ms.set(samples[i]!, (ms.get(samples[i]!) ?? 0) + (deltas[i + 1] ?? 0) / 1000)
+  let at = 0
+  for (let i = 0; i < samples.length; i++) {
+    at += (deltas[i] ?? 0) / 1000
+    if (at < fromMs || at > toMs) continue
+    ms.set(samples[i]!, (ms.get(samples[i]!) ?? 0) + (deltas[i + 1] ?? 0) / 1000)
+  }
   for (const [id, t] of ms) {
     const n = byId.get(id)!
     const where = n.callFrame.url.replace(/^.*\/(node_modules\/)?/, (m, nm: string | undefined) => (nm ? 'node_modules/' : ''))
