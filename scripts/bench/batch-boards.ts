@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { EspDevice } from '../../main/engine/sim/esp-device'
 import { Stm32Device } from '../../main/engine/sim/stm32-device'
@@ -34,6 +35,12 @@ export interface BoardsReport {
   socatCpuMs: number
   /** Per board: does its flash hold the file where the flasher puts it. */
   holdsImage: boolean[]
+  /** This process's event-loop delay beyond the 10 ms sampling interval since "start", ms: late timers here pace the lines slower. */
+  loopDelay: { p99: number; max: number }
+  /** The host's turnaround after each answer (paced-line.ts), all boards: median and 90th percentile, ms. */
+  turnaround: { p50: number; p90: number; samples: number }
+  /** How late the paced lines delivered against their timing (this process's timers), ms. */
+  lateness: { p50: number; p90: number }
   /** Bytes carried host→device and device→host, all boards. */
   toDevice: number
   toHost: number
@@ -97,21 +104,33 @@ async function main(): Promise<void> {
   say({ type: 'ready', ports: boards.map((b) => b.pair.a), pid: process.pid })
   let cpu0 = process.cpuUsage()
   let socat0 = childrenCpuMs()
+  const delay = monitorEventLoopDelay({ resolution: 10 })
   for await (const text of createInterface({ input: process.stdin })) {
     if (!text.trim()) continue
     const m = JSON.parse(text) as { cmd: string; file?: string }
     if (m.cmd === 'start') {
+      for (const b of boards) b.line.turnarounds.length = b.line.lateness.length = 0
       cpu0 = process.cpuUsage()
       socat0 = childrenCpuMs()
+      delay.reset()
+      delay.enable()
       say({ type: 'started' })
     } else if (m.cmd === 'report') {
+      const quantile = (a: number[], q: number): number => a[Math.min(a.length - 1, Math.floor(q * a.length))] ?? Number.NaN
+      const turns = boards.flatMap((b) => b.line.turnarounds).sort((a, b) => a - b)
+      const late = boards.flatMap((b) => b.line.lateness).sort((a, b) => a - b)
+      const at = (q: number): number => quantile(turns, q)
       const cpu = process.cpuUsage(cpu0)
       const socatCpuMs = childrenCpuMs() - socat0
+      delay.disable()
       const image = readFileSync(m.file!)
       const report: BoardsReport = {
         type: 'report',
         cpuMs: (cpu.user + cpu.system) / 1000,
         socatCpuMs,
+        loopDelay: { p99: Math.max(0, delay.percentile(99) / 1e6 - 10), max: Math.max(0, delay.max / 1e6 - 10) },
+        turnaround: { p50: at(0.5), p90: at(0.9), samples: turns.length },
+        lateness: { p50: quantile(late, 0.5), p90: quantile(late, 0.9) },
         holdsImage: boards.map((b) => b.holds(image)),
         toDevice: boards.reduce((n, b) => n + b.line.carried.toDevice, 0),
         toHost: boards.reduce((n, b) => n + b.line.carried.toHost, 0)

@@ -37,6 +37,7 @@ export interface EngineResult {
 }
 
 const RESOLUTION_MS = 10
+const WATCHDOG_MS = Number(process.env['BENCH_BATCH_WATCHDOG_MS'] ?? 240_000)
 
 /** user + system CPU of the main thread so far, ms (proc(5): utime and stime, fields 14 and 15, in clock ticks of 10 ms). */
 function mainThreadCpuMs(): number | undefined {
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
   bench.on('progress', (p) => {
     if (p.stage === 'write' && !writeStart.has(p.jobId)) writeStart.set(p.jobId, performance.now() - t0)
   })
+  const lastProgress = new Map<string, string>()
+  bench.on('progress', (p) => void lastProgress.set(p.jobId, `${p.stage} ${p.done}/${p.total ?? '?'} at ${((performance.now() - t0) / 1000).toFixed(2)} s`))
   const portOf = new Map<string, string>()
   bench.on('job', (j) => {
     if (j.port) portOf.set(j.id, j.port)
@@ -85,8 +88,22 @@ async function main(): Promise<void> {
   const main0 = mainThreadCpuMs()
   t0 = performance.now()
   delay.enable()
+  // a run that does not end is a finding: say where every job stands before giving up
+  const watchdog = setTimeout(() => {
+    const tail = (file: string): string => {
+      try {
+        return readFileSync(file, 'utf8').trim().split('\n').slice(-4).join(' | ')
+      } catch {
+        return '(no log)'
+      }
+    }
+    const lines = bench.listJobs().map((j) => `      ${j.port}: ${j.phase}${j.result ? ` (${j.result}: ${j.message ?? ''})` : ''}, last progress ${lastProgress.get(j.id) ?? 'none'}; log: ${tail(j.logFile)}`)
+    process.stderr.write(`batch engine: no summary after ${WATCHDOG_MS / 1000} s; the jobs:\n${lines.join('\n')}\n`)
+    process.exit(3)
+  }, WATCHDOG_MS)
   await run.start()
   const summary = await run.done
+  clearTimeout(watchdog)
   delay.disable()
   if (watch) clearInterval(watch)
   if (stalls.length) process.stderr.write(`    engine loop stalls: ${stalls.join(', ')}\n`)

@@ -10,10 +10,16 @@
  * assumes — the slot schema offers no such option, and the flasher tolerates a pty's missing lines).
  * The line runs at the device's rate: 115200 for the ROM and stub upload, 921600 after change-baud.
  *
+ * On stderr, per run: the engine's CPU (and its main thread's), when the write phases started and the
+ * jobs ended, the events the front door emitted, the host's turnaround after each device answer as
+ * the boards see it (flasher reaction plus both pty hops), how late the paced lines ran against their
+ * own timing, and the boards' loop delay — to tell a slow engine from a slow emulation.
+ *
  * BENCH_PROF=<dir>: the engine's process of the largest run writes a V8 CPU profile there.
  * BENCH_BATCH=esp or stm32 runs one protocol; BENCH_BATCH_SLOTS=1,16 other slot counts (the first is the base);
  * BENCH_BATCH_DATA=<dir> puts the engine's data dir (journals, records, logs) there, e.g. on a tmpfs to
- * see what the disk's fsyncs cost; BENCH_VERBOSE=1 lists the engine's event-loop stalls over 50 ms.
+ * see what the disk's fsyncs cost; BENCH_VERBOSE=1 lists the engine's event-loop stalls over 50 ms;
+ * BENCH_BATCH_WATCHDOG_MS (default 240 s): a run without a summary by then prints where each job stands.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -187,7 +193,7 @@ export async function batchBench(o: BatchBenchOptions): Promise<void> {
       const ends = e.jobs.map((j) => j.endMs).sort((a, b) => a - b)
       process.stderr.write(
         `    ${m.n} slot(s): ${(e.wallMs / 1000).toFixed(2)} s, engine CPU ${(e.cpuMs / 1000).toFixed(2)} s (main thread ${e.mainThreadCpuMs === undefined ? '?' : (e.mainThreadCpuMs / 1000).toFixed(2)} s); write phase started ${(starts[0]! / 1000).toFixed(2)}–${(starts.at(-1)! / 1000).toFixed(2)} s, jobs ended ${(ends[0]! / 1000).toFixed(2)}–${(ends.at(-1)! / 1000).toFixed(2)} s; ` +
-          `events ${Object.entries(e.events).map(([k, v]) => `${k} ${v}`).join(', ')}; line bytes to devices ${m.boards.toDevice}, to host ${m.boards.toHost}\n`
+          `events ${Object.entries(e.events).map(([k, v]) => `${k} ${v}`).join(', ')}; line bytes to devices ${m.boards.toDevice}, to host ${m.boards.toHost}; host turnaround p50/p90 ${m.boards.turnaround.p50.toFixed(2)}/${m.boards.turnaround.p90.toFixed(2)} ms (${m.boards.turnaround.samples}); line timing late p50/p90 ${m.boards.lateness.p50.toFixed(2)}/${m.boards.lateness.p90.toFixed(2)} ms; boards' loop delay p99/max ${m.boards.loopDelay.p99.toFixed(1)}/${m.boards.loopDelay.max.toFixed(1)} ms\n`
       )
     }
     const results: Measured[] = []

@@ -22,7 +22,11 @@ class Lane {
   private timer: NodeJS.Timeout | null = null
   private freeAt = 0
 
-  constructor(private readonly deliver: (data: Buffer) => void) {}
+  constructor(
+    private readonly deliver: (data: Buffer) => void,
+    /** How late each delivery was against its due time, ms (negative: early), for the bench's own check. */
+    readonly lateness: number[] = []
+  ) {}
 
   /** Queues `data`: it starts on the wire at `startAt` or when the bytes before it are through, and takes `wireMs`. */
   send(data: Buffer, startAt: number, wireMs: number): number {
@@ -48,6 +52,7 @@ class Lane {
     while (n < this.items.length && this.items[n]!.due <= now) n++
     if (n > 0) {
       const out = this.items.splice(0, n)
+      this.lateness.push(now - 0.5 - out[n - 1]!.due)
       this.deliver(out.length === 1 ? out[0]!.data : Buffer.concat(out.map((i) => i.data)))
     }
     this.arm()
@@ -78,6 +83,14 @@ export class PacedTransport extends QueuedReads implements Transport {
   private closed = false
   /** Bytes carried each way, for the bench's own accounting. */
   readonly carried = { toDevice: 0, toHost: 0 }
+  /**
+   * The host's turnaround, ms: from handing the device's bytes to the pty until the host's next bytes
+   * come back out of it (the flasher's own reaction plus both pty hops), one sample per answer.
+   */
+  readonly turnarounds: number[] = []
+  private answeredAt: number | null = null
+  /** How late this process delivered bytes against the line's timing, ms, both directions (its own timers under load). */
+  readonly lateness: number[] = []
 
   constructor(
     private readonly inner: Transport,
@@ -86,8 +99,8 @@ export class PacedTransport extends QueuedReads implements Transport {
   ) {
     super()
     this.baud = baud
-    this.toDevice = new Lane((d) => this.queue.push(d))
-    this.toHost = new Lane((d) => this.arriveAtBridge(d))
+    this.toDevice = new Lane((d) => this.queue.push(d), this.lateness)
+    this.toHost = new Lane((d) => this.arriveAtBridge(d), this.lateness)
     inner.onClose((err) => {
       this.stop()
       this.queue.fail(err ?? new Error(`port ${inner.path} is closed`))
@@ -109,6 +122,8 @@ export class PacedTransport extends QueuedReads implements Transport {
         return
       }
       this.carried.toDevice += chunk.length
+      if (this.answeredAt !== null) this.turnarounds.push(performance.now() - this.answeredAt)
+      this.answeredAt = null
       this.toDevice.send(chunk, performance.now() + (this.settings.usbFrameMs ?? 1), this.wireMs(chunk.length))
     }
   }
@@ -145,6 +160,7 @@ export class PacedTransport extends QueuedReads implements Transport {
     const all = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held)
     this.held = []
     this.heldBytes = 0
+    this.answeredAt = performance.now()
     void this.inner.write(all).catch(() => undefined)
   }
 
