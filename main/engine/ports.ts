@@ -176,7 +176,27 @@ export function findPort(ports: PortListing[], portPath: string, platform: NodeJ
  * {} for anything that is not a USB device (a pty, a built-in UART) and when the ports cannot be
  * listed: the flash never depends on it.
  */
-export async function usbIdentityOf(portPath: string, list: () => Promise<PortListing[]> = listPorts): Promise<UsbIdentity> {
+/**
+ * A lister whose callers in the same turn of the event loop share one listing, started after the last
+ * of them asked, so nobody gets a listing older than their question. A batch starting 16 jobs asks for
+ * 16 identities at once, and each listing spawns udevadm and parses its whole database on Linux.
+ */
+export function listingPerTurn(list: () => Promise<PortListing[]>): () => Promise<PortListing[]> {
+  let next: Promise<PortListing[]> | null = null
+  return () => {
+    if (!next) {
+      next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        next = null
+        return list()
+      })
+    }
+    return next
+  }
+}
+
+const listPortsPerTurn = listingPerTurn(() => listPorts())
+
+export async function usbIdentityOf(portPath: string, list: () => Promise<PortListing[]> = listPortsPerTurn): Promise<UsbIdentity> {
   let port: PortListing | undefined
   try {
     port = findPort(await list(), portPath)

@@ -7,6 +7,9 @@
  *  2. Download: the whole `flashline fetch` process (hash in the same pass) vs `curl -o` and
  *     `curl | tee | sha256sum` for 256 MiB and 1 GiB packages from the same loopback HTTPS server,
  *     with the peak RSS of ours.
+ *  2b. Batch scaling: 1, 4, 8 and 16 slots at once through Bench.batch, ESP (921600) and STM32 (115200 8E1)
+ *      boards simulated in another process on paced ptys: aggregate throughput against N × one slot,
+ *      CPU per flashed MiB in each process, the engine's event-loop delay (scripts/bench/batch.ts).
  *  3. CLI start-up: `flashline ports --json`, `--help` and `flash --help` against `node -e 0`, paired and
  *     interleaved, from the install-time bundle (and, for reference, from source through tsx).
  * Sizes can be reduced for a quick look: BENCH_QUICK=1.
@@ -25,6 +28,7 @@ import { Stm32Device, type Stm32Personality } from '../../main/engine/sim/stm32-
 import { YmodemDevice } from '../../main/engine/sim/ymodem-device'
 import { SerialTransport } from '../../main/engine/transport/serial'
 import { LineEmulator } from './line-emulator'
+import { batchBench } from './batch'
 
 const QUICK = process.env['BENCH_QUICK'] === '1'
 const ROOT = join(__dirname, '..', '..')
@@ -369,20 +373,21 @@ async function startupBench(): Promise<void> {
 
 async function main(): Promise<void> {
   try {
-    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | mcuboot | esp | download | startup, for a quick look at one part
+    const only = process.env['BENCH_ONLY'] // ymodem | stm32 | mcuboot | esp | download | batch | startup, for a quick look at one part
     if (!only || only === 'startup') await startupBench()
     if (!only || only === 'ymodem') await ymodemBench()
     if (!only || only === 'stm32') await stm32Bench()
     if (!only || only === 'mcuboot') await mcubootBench()
     if (!only || only === 'esp') await espBench()
     if (!only || only === 'download') await downloadBench()
+    if (!only || only === 'batch') await batchBench({ root: ROOT, work, quick: QUICK, row })
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
   process.stdout.write('\nFlashline benchmark (ratios measured side by side in this run)\n')
   for (const r of rows) process.stdout.write('| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |\n')
-  process.stdout.write('targets: YMODEM ≥ 0.95 of line at 115200/1 ms and ≥ 1.05× lrzsz; download ≥ 0.9× curl; peak RSS < 150 MB; CLI start-up ≤ 2× node -e 0;\n         STM32 write ≥ 0.85 of line, write+read-back ≥ 1.05× stm32flash -w -v, write+CRC ≥ 1.6× stm32flash -w -v\n')
+  process.stdout.write('targets: YMODEM ≥ 0.95 of line at 115200/1 ms and ≥ 1.05× lrzsz; download ≥ 0.9× curl; peak RSS < 150 MB; CLI start-up ≤ 2× node -e 0;\n         STM32 write ≥ 0.85 of line, write+read-back ≥ 1.05× stm32flash -w -v, write+CRC ≥ 1.6× stm32flash -w -v;\n         batch: 16 slots ≥ 0.9 × 16 × one slot, engine event-loop delay p99 < 50 ms at 16 slots\n')
   process.exit(0)
 }
 

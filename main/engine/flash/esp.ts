@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { readFileSync } from 'node:fs'
@@ -7,6 +6,7 @@ import { FlashlineError } from '../errors'
 import type { DeviceIdentity, FlashImage, FlashManifest, FlashResult } from '../model'
 import type { Transport } from '../transport/transport'
 import { WebSerialOverTransport } from './esp-web-serial'
+import { writeCompressed } from './esp-write'
 import type { FlashOptions } from './flasher'
 
 /**
@@ -137,20 +137,17 @@ async function attempt(
     const total = files.reduce((n, f) => n + f.data.length, 0)
     const before = files.map((f, i) => files.slice(0, i).reduce((n, g) => n + g.data.length, 0))
     options.onProgress?.({ stage: 'write', done: 0, total })
-    await loader.writeFlash({
-      fileArray: files.map((f) => ({ data: new Uint8Array(f.data), address: f.address })),
-      flashMode: 'keep',
-      flashFreq: 'keep',
-      flashSize: 'keep',
-      eraseAll: false,
-      compress: true,
-      // bytes reported are compressed ones; scale them onto the uncompressed part
-      reportProgress: (i: number, written: number, compressedTotal: number) => {
+    // esptool-js's writeFlash, with native zlib instead of its byte-at-a-time inflate (esp-write.ts);
+    // bytes reported are compressed ones: scale them onto the uncompressed part
+    await writeCompressed(
+      loader,
+      files.map((f) => ({ data: new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.length), address: f.address })),
+      (i, written, compressedTotal) => {
         const part = files[i]!.data.length
         options.onProgress?.({ stage: 'write', done: before[i]! + Math.round((written / Math.max(1, compressedTotal)) * part), total })
       },
-      calculateMD5Hash: (image: Uint8Array) => createHash('md5').update(image).digest('hex')
-    })
+      say
+    )
     options.onProgress?.({ stage: 'verify', done: total, total })
     const flashBaud = transport.baudrate
     if ((options.after ?? 'hard_reset') === 'hard_reset') {
