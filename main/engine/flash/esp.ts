@@ -74,7 +74,7 @@ function openLoader(esptool: EsptoolModule, t: Transport, baud: number, options:
   }
   const terminal = { clean: () => undefined, writeLine: say, write: say }
   const loader = new esptool.ESPLoader({ transport, baudrate: baud, romBaudrate: ROM_BAUD, terminal, debugLogging: false })
-  return { device, transport, loader }
+  return { device, transport, loader, say }
 }
 
 /**
@@ -120,7 +120,7 @@ async function attempt(
   baud: number,
   options: EspOptions & FlashOptions
 ): Promise<FlashResult> {
-  const { device, transport, loader } = openLoader(esptool, t, baud, options)
+  const { device, transport, loader, say } = openLoader(esptool, t, baud, options)
   return withAbort(transport, options.signal, run)
 
   async function run(): Promise<FlashResult> {
