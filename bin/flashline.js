@@ -8,6 +8,9 @@
 // (out/cli/build-info.json lists them; one stat each, about a millisecond in all). Otherwise, or when
 // there is no bundle, or with FLASHLINE_FROM_SOURCE=1, the sources run through tsx as before;
 // `npm run build:cli` (also part of `npm run build` and `npm test`) brings the bundle up to date.
+// Serial writes wait for tcdrain on libuv's thread pool (4 threads by default): a line station with
+// 16 USB adapters would queue every port behind four. Set before anything uses the pool.
+process.env.UV_THREADPOOL_SIZE ??= '64'
 const { readFileSync, statSync } = require('node:fs')
 const { join } = require('node:path')
 

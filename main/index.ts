@@ -1,3 +1,6 @@
+// Serial writes wait for tcdrain on libuv's thread pool (4 threads by default): 16 USB adapters would
+// queue behind four. Set before anything uses the pool.
+process.env['UV_THREADPOOL_SIZE'] ??= '64'
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { app, BrowserWindow, crashReporter, dialog, ipcMain, Notification, powerSaveBlocker, protocol, safeStorage, session, shell, type IpcMainInvokeEvent } from 'electron'

@@ -203,3 +203,21 @@ describe('SerialTransport: the port disappears under a pending read', () => {
     }
   })
 })
+
+describe('SerialTransport: a write the other end never takes', () => {
+  it('fails with write-timeout after its line time, twice, plus 5 s, instead of hanging the flasher', async () => {
+    const pair = await ptyPair()
+    const port = await SerialTransport.open({ path: pair.a, baudRate: 921600 })
+    try {
+      // nobody reads pair.b: the pty's buffer fills and the drain never returns
+      const started = Date.now()
+      const data = Buffer.alloc(64 * 1024, 0x55)
+      const limit = 5000 + Math.ceil((data.length * 11 * 2000) / 921600)
+      await expect(port.write(data)).rejects.toMatchObject({ kind: 'device', code: 'write-timeout', message: expect.stringMatching(/did not finish within 7 s: the USB-serial adapter may be wedged/) })
+      expect(Date.now() - started).toBeGreaterThanOrEqual(limit - 50)
+    } finally {
+      await port.close()
+      await pair.close()
+    }
+  }, 30_000)
+})

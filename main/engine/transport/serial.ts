@@ -96,7 +96,16 @@ export class SerialTransport extends QueuedReads implements Transport {
       // A drain can stay blocked in the OS (nobody reading the other end); closing must still end the write.
       const settle = { resolve, reject }
       this.pendingWrites.add(settle)
+      // the bytes take their line time; twice that plus 5 s and the adapter is wedged (or nothing reads
+      // the other end): a write that never ends would hang the flasher, which has no deadline of its own
+      const limitMs = 5000 + Math.ceil((data.length * 11 * 2000) / Math.max(300, this.port.baudRate))
+      const timer = setTimeout(() => {
+        if (!this.pendingWrites.delete(settle)) return
+        reject(new FlashlineError('device', 'write-timeout', `writing ${data.length} bytes to ${this.path} did not finish within ${Math.round(limitMs / 1000)} s: the USB-serial adapter may be wedged; unplug it and plug it in again`))
+      }, limitMs)
+      timer.unref?.()
       const done = (err?: Error | null): void => {
+        clearTimeout(timer)
         if (!this.pendingWrites.delete(settle)) return
         if (err) reject(new FlashlineError('device', 'write-failed', `writing to ${this.path} failed: ${err.message}`))
         else resolve()
