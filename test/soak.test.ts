@@ -1,5 +1,7 @@
 /**
- * The fault soak (scripts/soak, `npm run soak`): the reproductions of the defects it found, each on its own.
+ * The fault soak (scripts/soak, `npm run soak`) in small: the same code, 60 randomized jobs of every
+ * origin on eight simulated slots with every fault kind at least once, checked against the engine's
+ * two promises. Also the reproductions of the defects the soak found, each on its own.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +13,8 @@ import { makeFirmwareImage } from '../main/engine/sim/firmware-image'
 import { memoryBoard, registerBuiltinSimPorts, registerSimBoard } from '../main/engine/sim/sim-ports'
 import { YmodemDevice } from '../main/engine/sim/ymodem-device'
 import { memoryPair } from '../main/engine/transport/memory'
+import { FAULT_KINDS } from '../scripts/soak/plan'
+import { formatReport, runSoak } from '../scripts/soak/soak'
 import { World } from '../scripts/soak/world'
 
 const work = mkdtempSync(join(tmpdir(), 'flashline-soak-test-'))
@@ -70,4 +74,19 @@ describe('defects the soak found', () => {
       await world.close()
     }
   })
+})
+
+describe('the soak, small', () => {
+  it('60 randomized jobs of every origin with every fault kind: no false success, no lost platform report, no lost record', async () => {
+    const report = await runSoak({ seed: 27, jobs: 60, settleMs: 60_000 })
+    const explain = formatReport(report)
+    // every fault kind actually happened, not just planned
+    for (const kind of FAULT_KINDS) expect(report.faults[kind], `${kind}\n${explain}`).toBeGreaterThan(0)
+    expect(report.jobs, explain).toBeGreaterThanOrEqual(60)
+    expect(Object.values(report.byOrigin).every((n) => n > 0), explain).toBe(true)
+    expect(report.successes + report.failures + report.cancelled, explain).toBe(report.jobs)
+    expect(report.falseSuccesses, explain).toEqual([])
+    expect(report.lostReports, explain).toEqual([])
+    expect(report.lostRecords, explain).toEqual([])
+  }, 180_000)
 })

@@ -90,6 +90,10 @@ export async function runEpisode(ctx: EpisodeContext, ep: Episode): Promise<void
   const portToSlot = new Map<string, number>()
   slots.forEach((s, i) => portToSlot.set(s.pair.a, i))
 
+  // no broker outage until the orders have reached the first process (or it is gone)
+  const release = ctx.world.hold()
+  const holdLimit = setTimeout(release, 20_000)
+
   // what each item is meant to flash where, and the orders the clouds send for the platform ones
   const expectations = new Map<Item, Expectation>()
   const orders = new Map<Item, Order>()
@@ -156,6 +160,7 @@ export async function runEpisode(ctx: EpisodeContext, ep: Episode): Promise<void
     else if (e.type === 'job') {
       const j = e['job'] as ChildJob
       enter(j)
+      if ([...orders.values()].every((o) => [...seen.values()].some((x) => x.orderId === o.orderId))) release()
       if (itemOf(j) === target && rank(j.phase) >= rank(ep.kill.phase)) kill()
     } else if (e.type === 'error') ctx.log(`${lane}: the first process failed: ${String(e['message'])}`)
   })
@@ -163,6 +168,8 @@ export async function runEpisode(ctx: EpisodeContext, ep: Episode): Promise<void
   const giveUp = setTimeout(kill, 60_000)
   const exit = await first.closed
   clearTimeout(giveUp)
+  clearTimeout(holdLimit)
+  release()
   if (killAt === undefined) ctx.ledger.notes.push(`${lane}: the first process ended by itself (exit ${exit}) before the kill: ${first.stderr.slice(-500)}`)
   if ([...seen.values()].some((j) => !TERMINAL.has(j.phase))) ctx.ledger.faults.kill++
   else ctx.ledger.notes.push(`${lane}: killed with no job unfinished (target ${target.type} at ${ep.kill.phase})`)

@@ -52,6 +52,8 @@ export class World {
   readonly delivered = new Set<string>()
   private readonly devices = new Map<string, PlatformDevice>()
   private restarting: Promise<void> | null = null
+  private holds = 0
+  private holdWaiters: Array<() => void> = []
   /** Broker outages while at least one platform job was unfinished. */
   drops = 0
 
@@ -130,8 +132,24 @@ export class World {
     return wudunOrder(task)
   }
 
-  /** A broker outage of `downMs` (one at a time); counted when `during` says a platform job was unfinished. */
+  /**
+   * Keeps broker outages back until the returned function is called: a kill episode's orders must reach
+   * its first process (the engine's session is clean, so an order sent during an outage is gone, and
+   * the episode would have nothing to kill).
+   */
+  hold(): () => void {
+    this.holds++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (--this.holds === 0) for (const w of this.holdWaiters.splice(0)) w()
+    }
+  }
+
+  /** A broker outage of `downMs` (one at a time, after any hold); counted when `during` says a platform job was unfinished. */
   async dropBroker(downMs: number, during: () => boolean): Promise<boolean> {
+    while (this.holds > 0) await new Promise<void>((r) => this.holdWaiters.push(r))
     if (this.restarting) return false
     const counted = during()
     if (counted) this.drops++
