@@ -77,6 +77,8 @@ export type JobReport =
       currentVersion: string
       /** Flashing had begun: the device may hold a partial image (Wudun tells the two cases apart). */
       deviceTouched?: boolean
+      /** The recorded result of an order that came again, stated again: it asks the platform for nothing new. */
+      replay?: boolean
     }
 
 /** One MQTT publication, as stored in the outbox until the broker acknowledges it. */

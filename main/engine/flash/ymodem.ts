@@ -96,6 +96,8 @@ class YmodemSession {
   async waitForStart(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
     let prev = -1
+    /** The byte before the current run of 'C's: a receiver that asked several times sends "CCC", which is no word. */
+    let beforeRun = -1
     for (;;) {
       this.checkAbort()
       const left = deadline - Date.now()
@@ -108,10 +110,17 @@ class YmodemSession {
       }
       const b = await this.nextByte(Math.min(left, 250))
       if (b === null) continue
-      // A 'C' inside menu text ("Copyright", "ACME") is not a request: it must not touch a letter.
-      if (b === CRC_REQUEST && !isLetter(prev) && !isLetter(this.pending[0] ?? -1)) {
-        this.useCrc = true
-        return
+      // A 'C' inside menu text ("Copyright", "ACME") is not a request: it must not touch a letter,
+      // other than the 'C's of the same run (requests pile up when the flasher starts reading late).
+      if (b === CRC_REQUEST) {
+        if (prev !== CRC_REQUEST) beforeRun = prev
+        let run = 0
+        while (this.pending[run] === CRC_REQUEST) run++
+        if (!isLetter(beforeRun) && !isLetter(this.pending[run] ?? -1)) {
+          this.pending.splice(0, run) // one request, however often it was repeated
+          this.useCrc = true
+          return
+        }
       }
       if (b === NAK) {
         this.useCrc = false

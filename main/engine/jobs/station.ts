@@ -184,7 +184,7 @@ export class Station extends EventEmitter {
     const report: JobReport =
       outcome.result === 'succeeded'
         ? { type: 'succeeded', order: prior.order, version: outcome.version }
-        : { type: 'failed', order: prior.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version }
+        : { type: 'failed', order: prior.order, reason: outcome.reason ?? 'internal', message: outcome.message ?? 'failed', currentVersion: outcome.version, replay: true }
     this.queue(this.options.adapter.encodeReport(report, this.context))
     return true
   }

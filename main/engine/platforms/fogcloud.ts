@@ -187,8 +187,9 @@ export function createFogcloudAdapter(o: FogcloudAdapterOptions): PlatformAdapte
         // The cloud closes the task from the version reported after the upgrade.
         if (report.type === 'succeeded') out.push(message('version.post', { version: report.version, module: mod }, now))
         // An expired URL: ask for a fresh firmware.post (not after refusing the order itself, which the
-        // cloud would only push again).
-        if (report.type === 'failed' && report.reason === 'download-refused' && w['refused'] !== true) out.push(message('firmware.get', { module: mod }, now))
+        // cloud would only push again, nor when stating the result again for an order that came back:
+        // the cloud answers firmware.get by pushing the order again, which would be answered the same way).
+        if (report.type === 'failed' && report.reason === 'download-refused' && w['refused'] !== true && !report.replay) out.push(message('firmware.get', { module: mod }, now))
       }
       return out
     }

@@ -33,6 +33,20 @@ export interface McubootDeviceOptions {
   eraseMs?: number
   /** Fault injection: these upload requests (1-based count) are lost on the line: no answer, nothing written. */
   dropUploads?: number[]
+  /** Fault injection for later sessions; also settable through `device.faults`. */
+  faults?: McubootFaults
+}
+
+/**
+ * Faults the device injects, each once: the field is cleared when it fires and the device emits
+ * 'fault' with its name. Upload requests are counted from the start of each session (each open of
+ * the link). Set them between sessions (tests, the soak).
+ */
+export interface McubootFaults {
+  /** The device answers this many upload requests of a session, then hangs: it drops every later packet until the link closes. */
+  stallAfterUploads?: number
+  /** The answer to this upload request (1-based in the session) goes out with one base64 character changed, so its CRC fails on the host; the chunk was written. */
+  corruptReplyAtUpload?: number
 }
 
 /** One upload request as the device received it. */
@@ -60,7 +74,14 @@ export class McubootDevice extends EventEmitter {
   resets = 0
   /** Slot erases (each upload started at offset 0, unless a Zephyr upload resumed). */
   erases = 0
-  private readonly o: Required<Omit<McubootDeviceOptions, 'version'>>
+  private readonly o: Required<Omit<McubootDeviceOptions, 'version' | 'faults'>>
+  /** Faults for later sessions (see McubootFaults). */
+  readonly faults: McubootFaults
+  private sessionUploads = 0
+  /** The link the device hung on (fault injection): its packets are dropped. */
+  private hungOn: Transport | null = null
+  /** The next answer goes out corrupted (fault injection). */
+  private corruptNext = false
   private queue: Promise<void> = Promise.resolve()
   /** bs_upload's static state (boot_serial.c): img_size, curr_off, img_num. */
   private bs = { imgSize: 0, currOff: 0, imgNum: 0 }
@@ -77,6 +98,7 @@ export class McubootDevice extends EventEmitter {
       eraseMs: options.eraseMs ?? 50,
       dropUploads: options.dropUploads ?? []
     }
+    this.faults = { ...options.faults }
     this.slot = Buffer.alloc(this.o.slotSize, 0xff)
     const version = options.version ?? '1.0.0'
     const [major, minor, revision] = version.split('.').map((n) => parseInt(n, 10) || 0)
@@ -100,6 +122,7 @@ export class McubootDevice extends EventEmitter {
   }
 
   async attach(t: Transport): Promise<void> {
+    this.sessionUploads = 0
     const receiver = new ConsoleReceiver(
       this.o.receiveBuffer,
       (body) => {
@@ -125,10 +148,18 @@ export class McubootDevice extends EventEmitter {
   }
 
   private async send(t: Transport, req: NmgrHeader, payload: ZEntries): Promise<void> {
-    await t.write(frameBody(responseBody(req, zcborMap(payload))))
+    const frame = frameBody(responseBody(req, zcborMap(payload)))
+    if (this.corruptNext) {
+      this.corruptNext = false
+      this.emit('fault', 'corrupt-reply')
+      const at = 2 + Math.floor((Math.min(frame.indexOf(0x0a), frame.length) - 2) / 2) // a base64 character of the first line
+      frame[at] = frame[at] === 0x41 ? 0x42 : 0x41 // 'A' ↔ 'B'
+    }
+    await t.write(frame)
   }
 
   private async input(t: Transport, body: Buffer): Promise<void> {
+    if (this.hungOn === t) return
     if (body.length < NMGR_HDR_SIZE) return
     const h = readNmgrHeader(body)
     const data = body.subarray(NMGR_HDR_SIZE)
@@ -209,12 +240,22 @@ export class McubootDevice extends EventEmitter {
     return [['images', { list: images }], ['splitStatus', 0]]
   }
 
-  /** Counts the request and tells whether fault injection loses it. */
-  private received(req: Map<string, unknown> | null): boolean {
+  /** Counts the request and tells whether fault injection loses it (dropped on the line, or the device hangs). */
+  private received(t: Transport, req: Map<string, unknown> | null): boolean {
     this.uploads++
+    this.sessionUploads++
     const off = req?.get('off')
     const chunk = req?.get('data')
-    const dropped = this.o.dropUploads.includes(this.uploads)
+    let dropped = this.o.dropUploads.includes(this.uploads)
+    if (this.faults.stallAfterUploads !== undefined && this.sessionUploads > this.faults.stallAfterUploads) {
+      this.faults.stallAfterUploads = undefined
+      this.hungOn = t
+      dropped = true
+      this.emit('fault', 'stall')
+    } else if (!dropped && this.faults.corruptReplyAtUpload === this.sessionUploads) {
+      this.faults.corruptReplyAtUpload = undefined
+      this.corruptNext = true
+    }
     this.uploadLog.push({ off: typeof off === 'number' ? off : -1, length: chunk instanceof Uint8Array ? chunk.length : 0, dropped })
     this.emit('upload', this.uploadLog.at(-1))
     return dropped
@@ -223,7 +264,7 @@ export class McubootDevice extends EventEmitter {
   /** bs_upload (boot_serial.c), non-progressive erase. */
   private async bsUpload(t: Transport, h: NmgrHeader, data: Buffer): Promise<void> {
     const req = decodeMap(data)
-    if (this.received(req)) return
+    if (this.received(t, req)) return
     const invalid = () => this.send(t, h, [['rc', RC.einval]])
     const f = req && uploadFields(req, ['image', 'data', 'len', 'off'])
     if (!f || f.off === undefined || !f.data) return invalid() // "Offset must be set in every block."
@@ -258,7 +299,7 @@ export class McubootDevice extends EventEmitter {
   /** img_mgmt_upload + img_mgmt_upload_inspect (Zephyr), SMP v1 error codes as smp_translate_error_code gives them. */
   private async imgMgmtUpload(t: Transport, h: NmgrHeader, data: Buffer): Promise<void> {
     const req = decodeMap(data)
-    if (this.received(req)) return
+    if (this.received(t, req)) return
     const f = req && uploadFields(req, ['image', 'data', 'len', 'off', 'sha'])
     if (!f) return this.send(t, h, [['rc', RC.einval]])
     const z = this.zs

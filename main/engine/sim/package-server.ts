@@ -31,6 +31,10 @@ export interface PackageFaults {
   bytesPerSecond?: number
   /** Answer without Content-Length, so the body goes out chunked. */
   noLength?: boolean
+  /** Answer this status (say 401, a refused token) instead of the package … */
+  status?: number
+  /** … this many times (default: every request while set). */
+  statusTimes?: number
 }
 
 export interface ServedRequest {
@@ -40,12 +44,20 @@ export interface ServedRequest {
   range?: string
   /** Body bytes handed to the connection before it ended or closed. */
   bytesSent?: number
+  /** The injected fault this answer carried, if any. */
+  fault?: 'drop' | 'stall' | 'status' | 'ignored-range'
 }
 
 export interface PackageServer {
   url: string
   addPackage(name: string, data: Buffer | { path: string; size: number }, access?: PackageAccess): { url: string; token?: string }
+  /** Faults for every package, except those that `faultsFor` gives their own. */
   faults: PackageFaults
+  /**
+   * The faults of the packages whose name starts with `prefix` (made empty on first use, changed in
+   * place like `faults`): one download can be made to fail while others run cleanly.
+   */
+  faultsFor(prefix: string): PackageFaults
   requests: ServedRequest[]
   close(): Promise<void>
 }
@@ -60,6 +72,11 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
   const entries = new Map<string, Entry>()
   const requests: ServedRequest[] = []
   const faults: PackageFaults = {}
+  const ownFaults = new Map<string, PackageFaults>()
+  const faultsOf = (name: string): PackageFaults => {
+    for (const [prefix, f] of ownFaults) if (name.startsWith(prefix)) return f
+    return faults
+  }
   const sockets = new Set<Socket>()
   const useTls = options.tls ?? true
   const host = options.host ?? '127.0.0.1'
@@ -81,9 +98,17 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
     }
     // malformed percent-encoding: a 400 like any web server answers, not a crashed simulator
     if (decoded === undefined) return reply(400, 'malformed percent-encoding in the path')
-    const entry = entries.get(path.replace(/^\/packages\//, ''))
+    const name = path.replace(/^\/packages\//, '')
+    const entry = entries.get(name)
     if (!entry || !path.startsWith('/packages/')) return reply(404, 'no such package')
     const { access } = entry
+    const faults = faultsOf(name)
+    if (faults.status !== undefined && (faults.statusTimes === undefined || faults.statusTimes > 0)) {
+      record.fault = 'status'
+      const status = faults.status
+      if (faults.statusTimes !== undefined && --faults.statusTimes === 0) faults.status = undefined
+      return reply(status, `injected fault: HTTP ${status}`)
+    }
     if (access.token) {
       const auth = headers['authorization']
       if (auth === undefined) return reply(401, 'missing Authorization')
@@ -105,6 +130,7 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
     let end = size - 1
     let status = 200
     const range = headers['range']
+    if (range && faults.ignoreRange) record.fault = 'ignored-range'
     if (range && !faults.ignoreRange) {
       const m = /^bytes=(\d+)-(\d*)$/.exec(range)
       if (!m || Number(m[1]) >= size) {
@@ -130,6 +156,7 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
     const stallAt = faults.stallAfterBytes
     if (stallAt !== undefined) faults.stallAfterBytes = undefined
     const limit = Math.min(dropAt ?? Infinity, stallAt ?? Infinity)
+    if (limit < end - start + 1) record.fault = dropAt !== undefined && dropAt <= (stallAt ?? Infinity) ? 'drop' : 'stall'
     // Faulty delivery: send up to the limit, then cut or stall.
     const cut = (): void => {
       if (dropAt !== undefined && dropAt <= (stallAt ?? Infinity)) res.socket?.destroy()
@@ -177,6 +204,11 @@ export async function startPackageServer(options: { tls?: boolean; host?: string
   return {
     url: base,
     faults,
+    faultsFor(prefix) {
+      let f = ownFaults.get(prefix)
+      if (!f) ownFaults.set(prefix, (f = {}))
+      return f
+    },
     requests,
     addPackage(name, data, access = {}) {
       const path = `/packages/${name}`

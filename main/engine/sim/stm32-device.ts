@@ -85,6 +85,25 @@ export interface Stm32DeviceOptions {
   uid?: Uint8Array
   /** What the flash size register says, in KiB (default: the whole simulated flash). Any 16-bit value, so tests can make it implausible. */
   flashSizeKiB?: number
+  /** Fault injection for later sessions; also settable through `device.faults`. */
+  faults?: Stm32Faults
+}
+
+/**
+ * Faults the device injects, each once: the field is cleared when it fires and the device emits
+ * 'fault' with its name. Write Memory commands are counted from the start of each session (each
+ * open of the link is a reset into the bootloader). Set them between sessions (tests, the soak).
+ */
+export interface Stm32Faults {
+  /**
+   * After this many Write Memory commands of a session have been written, the device hangs: no answer
+   * to anything more (not even to that last write), bytes are taken and dropped until the link closes.
+   */
+  stallAfterWrites?: number
+  /** The final answer to this Write Memory command (1-based in the session) goes out as `corruptReplyByte` instead of ACK; the data was written. */
+  corruptReplyAtWrite?: number
+  /** The byte that replaces the ACK (default 0xf9: the ACK with a bit flipped by line noise). */
+  corruptReplyByte?: number
 }
 
 /** A memory region Read Memory serves; the signature is read-only. */
@@ -106,7 +125,10 @@ export class Stm32Device extends EventEmitter {
   /** Option-byte state: RDP level 1 and write protection of any sector. */
   readProtected: boolean
   writeProtected: boolean
+  /** Faults for later sessions (see Stm32Faults). */
+  readonly faults: Stm32Faults
   private synced = false
+  private writes = 0
   private t: Transport | null = null
 
   constructor(
@@ -120,6 +142,7 @@ export class Stm32Device extends EventEmitter {
     this.bootloaderVersion = personality === 'f4' ? 0x31 : 0x22
     const erase = personality === 'f4' ? 0x44 : 0x43
     this.commands = [0x00, 0x01, 0x02, 0x11, 0x21, 0x31, erase, 0x63, 0x73, 0x82, 0x92, ...(personality === 'f1-crc' ? [0xa1] : [])]
+    this.faults = { ...options.faults }
     this.readProtected = options.readProtected ?? false
     this.writeProtected = options.writeProtected ?? false
     const uid = Buffer.from(options.uid ?? Buffer.from(DEFAULT_UIDS[personality], 'hex'))
@@ -142,6 +165,7 @@ export class Stm32Device extends EventEmitter {
   async attach(transport: Transport): Promise<void> {
     this.t = transport
     this.synced = false
+    this.writes = 0
     try {
       for (;;) await this.step()
     } catch (e) {
@@ -289,7 +313,25 @@ export class Stm32Device extends EventEmitter {
     if (at.kind === 'signature' || (at.kind === 'flash' && this.writeProtected)) return this.send(NACK)
     if (at.mem === this.flash) for (let i = 0; i < payload.length; i++) this.flash[at.offset + i]! &= payload[i]!
     else payload.copy(at.mem, at.offset)
+    this.writes++
+    if (this.faults.stallAfterWrites !== undefined && this.writes >= this.faults.stallAfterWrites) {
+      this.faults.stallAfterWrites = undefined
+      await this.hang()
+    }
+    if (this.faults.corruptReplyAtWrite === this.writes) {
+      const byte = this.faults.corruptReplyByte ?? ACK ^ 0x80
+      this.faults.corruptReplyAtWrite = undefined
+      this.faults.corruptReplyByte = undefined
+      this.emit('fault', 'corrupt-reply')
+      return this.send(byte)
+    }
     await this.send(ACK)
+  }
+
+  /** Fault injection: answers nothing more; takes and drops bytes until the link closes (the read then throws). */
+  private async hang(): Promise<never> {
+    this.emit('fault', 'stall')
+    for (;;) await this.byte()
   }
 
   private pageRange(page: number): [number, number] {

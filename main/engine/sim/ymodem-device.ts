@@ -44,6 +44,24 @@ export interface YmodemDeviceOptions {
   programDelayMs?: number
   /** Fault injection: swallow the ACK of these data block numbers once each (a lost ACK). */
   dropAckOfBlocks?: number[]
+  /** Fault injection for the next transfers; also settable later through `device.faults`. */
+  faults?: YmodemFaults
+}
+
+/**
+ * Faults the device injects into a later transfer, each once: the field is cleared when it fires and
+ * the device emits 'fault' with its name. Set them between transfers (tests, the soak).
+ */
+export interface YmodemFaults {
+  /**
+   * After storing this many data blocks of a transfer the device hangs: it answers nothing more, and
+   * only takes (and drops) bytes until the link closes, like a crashed MCU whose UART still receives.
+   */
+  stallAfterBlocks?: number
+  /** The answer to this data block number (1-based in the transfer) goes out as `corruptReplyByte` instead of ACK; the device did store the block. */
+  corruptReplyAtBlock?: number
+  /** The byte that replaces the ACK (default 0x86: the ACK with a bit flipped by line noise). */
+  corruptReplyByte?: number
 }
 
 export interface ReceivedFile {
@@ -67,7 +85,9 @@ export class YmodemDevice extends EventEmitter {
   readonly personality: YmodemPersonality
   image: Buffer
   received: ReceivedFile[] = []
-  private readonly o: Required<Omit<YmodemDeviceOptions, 'version'>>
+  private readonly o: Required<Omit<YmodemDeviceOptions, 'version' | 'faults'>>
+  /** Faults for the next transfers (see YmodemFaults). */
+  readonly faults: YmodemFaults
   private dropped = new Set<number>()
   private t: Transport | null = null
 
@@ -81,6 +101,7 @@ export class YmodemDevice extends EventEmitter {
       programDelayMs: options.programDelayMs ?? 0,
       dropAckOfBlocks: options.dropAckOfBlocks ?? []
     }
+    this.faults = { ...options.faults }
     this.image = makeFirmwareImage({ version: options.version ?? '1.0.0', size: 4096, seed: 7 })
   }
 
@@ -257,6 +278,18 @@ export class YmodemDevice extends EventEmitter {
           this.dropped.add(blk.number)
           continue
         }
+        if (this.faults.stallAfterBlocks !== undefined && chunks.length >= this.faults.stallAfterBlocks) {
+          this.faults.stallAfterBlocks = undefined
+          await this.hang()
+        }
+        if (this.faults.corruptReplyAtBlock === expect - 1) {
+          const byte = this.faults.corruptReplyByte ?? ACK ^ 0x80
+          this.faults.corruptReplyAtBlock = undefined
+          this.faults.corruptReplyByte = undefined
+          this.emit('fault', 'corrupt-reply')
+          await this.write(Uint8Array.of(byte))
+          continue
+        }
         await this.write(Uint8Array.of(ACK))
       } else if (blk.number === ((expect - 1) & 0xff)) {
         await this.write(Uint8Array.of(this.stIap ? NAK : ACK))
@@ -290,6 +323,12 @@ export class YmodemDevice extends EventEmitter {
   private async senderAborted(): Promise<null> {
     await this.write(Uint8Array.of(ACK))
     return null
+  }
+
+  /** Fault injection: answers nothing more; takes and drops bytes until the link closes (the read then throws). */
+  private async hang(): Promise<never> {
+    this.emit('fault', 'stall')
+    for (;;) await this.waitForever(() => this.t!.readSome(60_000))
   }
 
   /** Skips the rest of a bad block: until the line is quiet for 100 ms, and for at most 2 s of a sender that keeps talking. */
