@@ -296,4 +296,34 @@ describe('station: jobs, journal and outbox', () => {
       cleanup()
     }
   })
+
+  it('a failed order that comes back with a fresh package address is retried at once; the same one again is a redelivery', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const pub = new FakePublisher()
+      const w = work({
+        download: async (job) => {
+          if (job.order.source.url.endsWith('?expired')) throw new FlashlineError('download', 'refused', 'HTTP 401: the token has expired')
+          return pkg
+        }
+      })
+      const station = new Station({ dataDir: dir, adapter: fakeAdapter, slots, work: w })
+      station.attach(pub)
+      const failed = waitFor(station, (e) => e.type === 'job-closed')
+      station.handleDownlink('down', order('d1', 'o1', '2.0', { url: 'https://x/p.bin?expired' }))
+      const first = ((await failed) as { job: JobRecord }).job
+      expect(first.outcome?.reason).toBe('download-refused')
+      // the same message again: answered from the journal, nothing downloaded or flashed
+      station.handleDownlink('down', order('d1', 'o1', '2.0', { url: 'https://x/p.bin?expired' }))
+      expect(station.jobs()).toHaveLength(1)
+      // the platform's fresh URL for the same task: a new attempt, which succeeds
+      const retried = waitFor(station, (e) => e.type === 'job-closed' && e.job.id !== first.id)
+      station.handleDownlink('down', order('d1', 'o1', '2.0', { url: 'https://x/p.bin?fresh' }))
+      expect(((await retried) as { job: JobRecord }).job.outcome).toMatchObject({ result: 'succeeded' })
+      expect(w.flashed).toEqual(['d1'])
+      await station.stop()
+    } finally {
+      cleanup()
+    }
+  })
 })

@@ -105,12 +105,14 @@ export class Ledger {
         this.lostReports.push(`${o.order.detail()} (${o.lane}, ${o.expectation.what}): no final report${jobs.length ? ` (engine job ${jobs.map((j) => `${j.id} ${j.result ?? j.phase}`).join(', ')})` : delivered.has(key) ? ' (the engine acknowledged the order but has no job for it)' : ''}`)
         continue
       }
+      // a failed order the platform pushes again with a fresh package address (after a refused
+      // download) is a new attempt: the platform's final word must agree with the last one
       const ended = jobs.filter((j) => j.result !== undefined)
-      if (ended.length !== 1) {
-        this.lostReports.push(`${o.order.detail()} (${o.lane}): the cloud closed it ${state}, but the engine has ${ended.length} ended jobs for it`)
+      if (ended.length === 0 || ended.slice(0, -1).some((j) => j.result === 'succeeded')) {
+        this.lostReports.push(`${o.order.detail()} (${o.lane}): the cloud closed it ${state}, but the engine has ${ended.length} ended jobs for it (${ended.map((j) => j.result).join(', ')})`)
         continue
       }
-      const job = ended[0]!
+      const job = ended[ended.length - 1]!
       if ((state === 'succeeded') !== (job.result === 'succeeded')) this.lostReports.push(`${o.order.detail()} (${o.lane}): the cloud says ${state}, the engine's job ${job.id} ${job.result} (${job.reason ?? ''})`)
     }
   }

@@ -11,7 +11,7 @@ export const fakeAdapter: PlatformAdapter = {
   subscriptions: () => ['down'],
   onConnected: () => [],
   decode(_topic, payload, ctx) {
-    let o: { orderId: string; deviceId: string; version: string; unsigned?: boolean; refuse?: string; crash?: boolean }
+    let o: { orderId: string; deviceId: string; version: string; unsigned?: boolean; refuse?: string; crash?: boolean; url?: string }
     try {
       o = JSON.parse(payload.toString())
     } catch {
@@ -20,7 +20,7 @@ export const fakeAdapter: PlatformAdapter = {
     if (o.crash) return [{ type: 'decode-error', error: 'TypeError: boom' }]
     if (ctx.currentVersion(o.deviceId) === undefined) return [{ type: 'ignored', reason: 'not served' }]
     const expect = o.unsigned ? {} : { sha256: 'a'.repeat(64) }
-    const order: UpgradeOrder = { platform: 'iotda', orderId: o.orderId, deviceId: o.deviceId, kind: 'firmware', targetVersion: o.version, source: { url: 'https://x/p.bin' }, expect, wire: {}, receivedAt: Date.now() }
+    const order: UpgradeOrder = { platform: 'iotda', orderId: o.orderId, deviceId: o.deviceId, kind: 'firmware', targetVersion: o.version, source: { url: o.url ?? 'https://x/p.bin' }, expect, wire: {}, receivedAt: Date.now() }
     if (o.refuse) return [{ type: 'refuse', order, reason: 'verification-failed', message: o.refuse }]
     return [{ type: 'order', order }]
   },

@@ -50,6 +50,8 @@ export interface JobRecord {
   request?: LocalPackageRequest
   /** Where the job runs: the slot's id, port and protocol. */
   slot?: { id?: string; port: string; protocol: ProtocolName }
+  /** A digest of where a platform job's package comes from (URL and token), to tell a retry from a redelivery. */
+  sourceKey?: string
   /** The platform connection a platform job belongs to. */
   connectionId?: string
   context?: JobContext

@@ -180,6 +180,9 @@ export class Station extends EventEmitter {
     const outcome = prior.outcome
     if (!outcome) return false
     if (outcome.result === 'failed' && Date.now() - prior.updatedAt > FAILED_REPLAY_WINDOW_MS) return false
+    // a failed order that comes back with another package address or token (the fresh URL a refused
+    // download asked for) is the platform's retry, not a redelivery
+    if (outcome.result === 'failed' && prior.sourceKey !== undefined && prior.sourceKey !== sourceKeyOf(order)) return false
     this.log(`order ${order.orderId} for ${order.deviceId} was already carried out (job ${prior.id}, ${outcome.result}); reporting that result again instead of flashing twice`)
     const report: JobReport =
       outcome.result === 'succeeded'
@@ -252,6 +255,7 @@ export class Station extends EventEmitter {
       id,
       origin: 'platform',
       order,
+      sourceKey: sourceKeyOf(order),
       slot: slot && { port: slot.port, protocol: slot.protocol },
       connectionId: this.options.name,
       phase: 'received',
@@ -408,4 +412,9 @@ function flashedVersions(jobs: PlatformJob[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const j of jobs) if (j.phase === 'succeeded' && j.outcome?.result === 'succeeded' && j.outcome.version !== 'unknown') out[j.order.deviceId] = j.outcome.version
   return out
+}
+
+/** Names where the package comes from (address and token) without keeping them: they are dropped from the journal once the job ends. */
+function sourceKeyOf(order: UpgradeOrder): string {
+  return createHash('sha256').update(`${order.source.url}\n${order.source.bearerToken ?? ''}`).digest('hex').slice(0, 32)
 }
