@@ -291,8 +291,8 @@ class HostImpl implements Host {
     }
   }
 
-  private hostLog(level: LogLine['level'], message: string): void {
-    const line: LogLine = { time: new Date().toISOString(), level, source: 'app', message: this.maskSecrets(message) }
+  private hostLog(level: LogLine['level'], message: string, source = 'app'): void {
+    const line: LogLine = { time: new Date().toISOString(), level, source, message: this.maskSecrets(message) }
     this.options.logSink?.(line)
     this.limiter.push(line)
   }
@@ -743,6 +743,9 @@ class HostImpl implements Host {
           this.connectionProfiles.delete(connectionId)
         }
         await this.connect(profileId)
+      },
+      log: (level, message) => {
+        if (!this.closed) this.hostLog(level, message, 'demo')
       }
     }
   }
