@@ -288,6 +288,10 @@ describe('batches', () => {
     expect(last.batch.yield).toBeCloseTo(2 / 3)
     expect(last.batch.units.map((u) => [u.slotId, u.state]).sort()).toEqual([['a', 'succeeded'], ['b', 'succeeded'], ['bad', 'failed']])
     expect(last.batch.units.find((u) => u.slotId === 'a')!.chipId).toMatch(/^[0-9a-f]{24}$/i)
+    // the units' jobs name the slot whose port they ran on (the page shows them on that slot's tile)
+    const unitJobs = events.filter((e): e is Extract<AppEvent, { type: 'job' }> => e.type === 'job' && e.job.origin === 'batch' && e.job.result !== undefined).map((e) => [e.job.slotId, e.job.result])
+    expect(unitJobs.sort()).toEqual([['a', 'succeeded'], ['b', 'succeeded'], ['bad', 'failed']])
+    expect((await ok<Array<{ origin: string; slotId?: string }>>(host.call('listJobs', undefined))).filter((j) => j.origin === 'batch').map((j) => j.slotId).sort()).toEqual(['a', 'b', 'bad'])
     expect(notices).toContain('Batch ended: 2 passed, 1 failed')
     expect(await ok(host.call('currentBatch', undefined))).toMatchObject({ id: started.id, state: 'ended' })
 
