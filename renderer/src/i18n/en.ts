@@ -245,6 +245,7 @@ export const en = {
     noUsb: 'Built-in serial port (no USB adapter)',
     usbSerial: 'USB S/N {{serial}}',
     simulated: 'simulated',
+    portPath: 'Or type the port’s path (one the system does not list)',
     portWontOpen: 'The port will not open?',
     onPort: 'Port {{port}}',
     detect: 'Detect',

@@ -247,6 +247,7 @@ export const zhCN: Messages = {
     noUsb: '板载串口（非 USB 转串口）',
     usbSerial: 'USB 序列号 {{serial}}',
     simulated: '模拟',
+    portPath: '或输入串口路径（系统未列出的串口）',
     portWontOpen: '串口打不开？',
     onPort: '串口 {{port}}',
     detect: '检测',
