@@ -342,7 +342,13 @@ export const en = {
     run: 'Run the demo',
     running: 'Demo running…'
   },
-  notice: { 'batch-ended': 'Batch ended', 'job-failed': 'Job failed' }
+  notice: {
+    'batch-ended': 'Batch ended',
+    'job-failed': 'Job failed',
+    batchSummary: '{{passed}} passed, {{failed}} failed',
+    batchCancelled: ', {{cancelled}} cancelled',
+    jobOn: 'The job on {{what}} failed.'
+  }
 }
 
 /** The shape every language has: the same keys, any text. */

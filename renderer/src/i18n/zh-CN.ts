@@ -344,5 +344,11 @@ export const zhCN: Messages = {
     run: '运行演示',
     running: '演示运行中…'
   },
-  notice: { 'batch-ended': '批次已结束', 'job-failed': '任务失败' }
+  notice: {
+    'batch-ended': '批次已结束',
+    'job-failed': '任务失败',
+    batchSummary: '通过 {{passed}}，失败 {{failed}}',
+    batchCancelled: '，取消 {{cancelled}}',
+    jobOn: '{{what}} 上的任务失败。'
+  }
 }

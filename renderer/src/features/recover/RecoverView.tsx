@@ -2,6 +2,7 @@ import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ApiError, DetectResult, PortInfo, ProtocolName, SlotSettings } from '../../../../preload/contract'
 import { bridgeOf } from '../../bridges'
+import { UNKNOWN_VERSION } from '../../format'
 import { isPortOpenFailure } from '../../hints'
 import { useApp, useInfo, useJob, useLocal, usePackages, usePorts } from '../../store/context'
 import { refreshPorts } from '../../store/sync'
@@ -238,7 +239,7 @@ export function RecoverView(): React.JSX.Element {
               {jobState === 'running' && job.progress && <Progress progress={job.progress} label={t('recover.progress')} />}
               {jobState === 'succeeded' && (
                 <p className="recover-job__done">
-                  {job.probedVersion ? t('recover.booted', { version: job.probedVersion }) : t('recover.doneNoProbe')}
+                  {job.probedVersion && job.probedVersion !== UNKNOWN_VERSION ? t('recover.booted', { version: job.probedVersion }) : t('recover.doneNoProbe')}
                   {job.verified === 'device' ? ` ${t('recover.verifiedDevice')}` : ''}
                 </p>
               )}
