@@ -10,6 +10,8 @@ import type { InstanceInfo } from './instances'
 export interface TestBridge {
   api: FlashlineApi
   events: AppEvent[]
+  /** When each event arrived (Date.now(), the page's clock too), index for index with `events`. */
+  at: number[]
   /** Polls `check` over the recorded events until it returns something, or fails at the deadline. */
   waitFor<T>(what: string, check: (events: AppEvent[]) => T | undefined, timeoutMs?: number): Promise<T>
   close(): Promise<void>
@@ -18,6 +20,7 @@ export interface TestBridge {
 export async function openBridge(ui: InstanceInfo): Promise<TestBridge> {
   const ws = new WebSocket(`${ui.origin.replace(/^http/, 'ws')}/api`, { origin: ui.origin })
   const events: AppEvent[] = []
+  const at: number[] = []
   const pending = new Map<number, (r: Result<unknown>) => void>()
   let nextId = 1
   let closedWith: string | undefined
@@ -31,7 +34,10 @@ export async function openBridge(ui: InstanceInfo): Promise<TestBridge> {
     if (typeof msg.id === 'number' && msg.result) {
       pending.get(msg.id)?.(msg.result)
       pending.delete(msg.id)
-    } else if (msg.event) events.push(msg.event)
+    } else if (msg.event) {
+      events.push(msg.event)
+      at.push(Date.now())
+    }
   })
   ws.on('close', (code, reason) => {
     closedWith = `the bridge closed the test's socket (${code} ${reason.toString()})`
@@ -55,6 +61,7 @@ export async function openBridge(ui: InstanceInfo): Promise<TestBridge> {
   return {
     api,
     events,
+    at,
     async waitFor(what, check, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs
       for (;;) {
