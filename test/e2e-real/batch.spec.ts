@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { expect, test, type Page } from '@playwright/test'
+import { RECORD_FIELDS } from '../../main/engine/records/record'
 import { makeFirmwareImage } from '../../main/engine/sim/firmware-image'
 import { openReal } from './app'
 import { ptyBoard, unitId, type PtyBoard } from './boards'
@@ -110,6 +111,8 @@ test('Records: Export CSV downloads every record column and a row per job just r
   expect(download.suggestedFilename()).toMatch(/^flashline-records-\d{8}-\d{6}\.csv$/)
   const rows = parseCsv(await readFile((await download.path())!, 'utf8'))
   expect(rows[0]).toEqual(CSV_COLUMNS)
+  // the documented columns are the engine's record fields
+  expect([...RECORD_FIELDS]).toEqual(CSV_COLUMNS)
   const col = (name: string) => CSV_COLUMNS.indexOf(name)
   const ours = rows.slice(1).filter((r) => jobs.has(r[col('job_id')]!))
   expect(ours.map((r) => r[col('job_id')]).sort()).toEqual([...jobs.keys()].sort())
