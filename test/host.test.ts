@@ -288,6 +288,10 @@ describe('batches', () => {
     expect(last.batch.yield).toBeCloseTo(2 / 3)
     expect(last.batch.units.map((u) => [u.slotId, u.state]).sort()).toEqual([['a', 'succeeded'], ['b', 'succeeded'], ['bad', 'failed']])
     expect(last.batch.units.find((u) => u.slotId === 'a')!.chipId).toMatch(/^[0-9a-f]{24}$/i)
+    // the units' jobs name the slot whose port they ran on (the page shows them on that slot's tile)
+    const unitJobs = events.filter((e): e is Extract<AppEvent, { type: 'job' }> => e.type === 'job' && e.job.origin === 'batch' && e.job.result !== undefined).map((e) => [e.job.slotId, e.job.result])
+    expect(unitJobs.sort()).toEqual([['a', 'succeeded'], ['b', 'succeeded'], ['bad', 'failed']])
+    expect((await ok<Array<{ origin: string; slotId?: string }>>(host.call('listJobs', undefined))).filter((j) => j.origin === 'batch').map((j) => j.slotId).sort()).toEqual(['a', 'b', 'bad'])
     expect(notices).toContain('Batch ended: 2 passed, 1 failed')
     expect(await ok(host.call('currentBatch', undefined))).toMatchObject({ id: started.id, state: 'ended' })
 
@@ -310,14 +314,18 @@ describe('demo mode', () => {
       const ports = await ok<Array<{ path: string; simulated?: boolean }>>(host.call('listPorts', undefined))
       expect(ports.filter((p) => p.simulated).map((p) => p.path)).toEqual(expect.arrayContaining(['sim:ymodem', 'sim:stm32', 'sim:demo-iotda', 'sim:demo-fog', 'sim:demo-wudun']))
       const done = new Set<string>()
+      const verdicts: string[] = []
+      // the clouds' own verdicts on their tasks come as log lines after the jobs end
       const events = collect(host, (e) => {
         if (e.type === 'job' && e.job.origin === 'platform' && e.job.result) done.add(e.job.connectionId!)
-        return done.size === 3
+        if (e.type === 'log' && e.line.source === 'demo') verdicts.push(e.line.message)
+        return done.size === 3 && verdicts.length === 3
       }, 60_000)
       await ok(host.call('runDemo', undefined))
       const all = await events
       const finals = all.filter((e): e is Extract<AppEvent, { type: 'job' }> => e.type === 'job' && e.job.result !== undefined).map((e) => e.job)
       expect(finals.map((j) => j.result)).toEqual(['succeeded', 'succeeded', 'succeeded'])
+      expect(verdicts.map((v) => /^the (\w+) cloud's task \S+ \(firmware \S+\) closed: (\w+)/.exec(v)?.slice(1).join(' ')).sort()).toEqual(['FogCloud succeeded', 'IoTDA succeeded', 'Wudun succeeded'])
       expect(all.some((e) => e.type === 'connection' && e.connection.status === 'online' && e.connection.profileId === 'demo-iotda')).toBe(true)
       const profiles = await ok<Array<{ id: string; connectionId?: string; secretsSet: Record<string, boolean> }>>(host.call('listProfiles', undefined))
       expect(profiles.map((p) => p.id).sort()).toEqual(['demo-fogcloud', 'demo-iotda', 'demo-wudun'])

@@ -1,5 +1,5 @@
 import type { PortInfo, ProfileInput, ProfileSecrets, SlotSettings } from '../../preload/contract'
-import { DemoWorld, type DemoPlatform } from '../engine/sim/demo-world'
+import { DemoWorld, type DemoOrder, type DemoPlatform, type DemoPlatformName } from '../engine/sim/demo-world'
 
 /** The built-in simulated boards anyone can flash (`sim:<kind>`), listed as ports in demo mode. */
 const BUILTIN_SIM_PORTS: PortInfo[] = [
@@ -15,7 +15,19 @@ export interface DemoHostOps {
   saveProfile(profile: ProfileInput & { id: string }, secrets: ProfileSecrets): void
   /** Connects the profile, reconnecting it when it is connected already (a device announces its version when it connects). */
   connect(profileId: string): Promise<void>
+  /** A line for the app's log (source "demo"): each cloud's verdict on the task it ordered. */
+  log(level: 'info' | 'warn', message: string): void
 }
+
+/**
+ * Each demo board programs a 1 KiB YMODEM block in this time (about what a 115200-baud link carries),
+ * so a person watching sees the flash step and its progress bar for a second or two, not a blink.
+ */
+const DEMO_BLOCK_MS = 30
+
+/** How long the demo waits for a cloud to close the task it ordered before saying it is still open. */
+export const CLOUD_VERDICT_MS = 120_000
+const TITLES: Record<DemoPlatformName, string> = { iotda: 'IoTDA', fogcloud: 'FogCloud', wudun: 'Wudun' }
 
 export const DEMO_PREFIX = 'demo-'
 
@@ -27,10 +39,11 @@ export const DEMO_PREFIX = 'demo-'
 export class DemoController {
   private world?: DemoWorld
   private starting?: Promise<DemoWorld>
+  private closing = false
 
   /** Starts the simulated platforms (once). */
   start(): Promise<DemoWorld> {
-    this.starting ??= DemoWorld.start().then((w) => (this.world = w))
+    this.starting ??= DemoWorld.start({ programDelayMs: DEMO_BLOCK_MS }).then((w) => (this.world = w))
     return this.starting
   }
 
@@ -56,15 +69,29 @@ export class DemoController {
     return world
   }
 
-  /** Every platform orders one upgrade of its board; the jobs run on the host's own bench. */
+  /**
+   * Every platform orders one upgrade of its board; the jobs run on the host's own bench. What the
+   * clouds make of them (the task closed as succeeded or failed) is only known to the clouds: it is
+   * told in the log when each task closes.
+   */
   async run(ops: DemoHostOps): Promise<void> {
     const world = await this.prepare(ops)
     // orders first: FogCloud pushes an upgrade when the device posts its version, right after it connects
-    for (const p of world.platforms) p.order()
+    for (const p of world.platforms) void this.tellVerdict(p.platform, p.order(), ops)
     for (const p of world.platforms) await ops.connect(`${DEMO_PREFIX}${p.platform}`)
   }
 
+  private async tellVerdict(platform: DemoPlatformName, order: DemoOrder, ops: DemoHostOps): Promise<void> {
+    const closed = await order.closed(CLOUD_VERDICT_MS)
+    if (this.closing) return
+    const task = `the ${TITLES[platform]} cloud's task ${order.taskId} (firmware ${order.targetVersion})`
+    if (closed.status === 'succeeded') ops.log('info', `${task} closed: succeeded${closed.detail ? ` (${closed.detail})` : ''}`)
+    else if (closed.status === 'failed') ops.log('warn', `${task} closed: failed${closed.detail ? ` (${closed.detail})` : ''}`)
+    else ops.log('warn', `${task} is still ${closed.status} after ${CLOUD_VERDICT_MS / 1000} s`)
+  }
+
   async close(): Promise<void> {
+    this.closing = true
     const w = await this.starting?.catch(() => undefined)
     await w?.close()
   }

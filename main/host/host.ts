@@ -231,8 +231,9 @@ class HostImpl implements Host {
   private wire(bench: Bench): void {
     const onJob = (j: JobInfo) => {
       if (j.result) this.progress.delete(j.id)
-      this.emit({ type: 'job', job: jobView(j, this.progress.get(j.id)) })
-      if (j.slotId && (j.phase === 'received' || j.result)) this.emit({ type: 'slots', slots: this.slotViews() })
+      const view = this.jobView(j)
+      this.emit({ type: 'job', job: view })
+      if (view.slotId && (j.phase === 'received' || j.result)) this.emit({ type: 'slots', slots: this.slotViews() })
       if (j.result === 'failed' && j.origin !== 'batch') {
         this.emit({ type: 'notice', kind: 'job-failed', text: `Job on ${j.port ?? j.deviceId ?? j.id} failed: ${j.message ?? j.reason ?? 'see its log'}` })
       }
@@ -240,7 +241,7 @@ class HostImpl implements Host {
     const onProgress = (p: ProgressInfo) => {
       const view = progressView(p)
       this.progress.set(p.jobId, view)
-      this.emit({ type: 'progress', jobId: p.jobId, slotId: p.slotId, progress: view })
+      this.emit({ type: 'progress', jobId: p.jobId, slotId: p.slotId ?? this.slotIdOfPort(p.port), progress: view })
     }
     const onLog = (l: LogLine) => {
       const line = { ...l, message: this.maskSecrets(l.message) }
@@ -291,8 +292,8 @@ class HostImpl implements Host {
     }
   }
 
-  private hostLog(level: LogLine['level'], message: string): void {
-    const line: LogLine = { time: new Date().toISOString(), level, source: 'app', message: this.maskSecrets(message) }
+  private hostLog(level: LogLine['level'], message: string, source = 'app'): void {
+    const line: LogLine = { time: new Date().toISOString(), level, source, message: this.maskSecrets(message) }
     this.options.logSink?.(line)
     this.limiter.push(line)
   }
@@ -361,6 +362,21 @@ class HostImpl implements Host {
         this.hostLog('warn', `saved slot ${s.id} cannot be used: ${(e as Error).message}; edit it`)
       }
     }
+  }
+
+  /** The saved slot on a port: a batch unit, a platform device or a one-off flash there is that slot's job. */
+  private slotIdOfPort(port: string | undefined): string | undefined {
+    return port === undefined ? undefined : this.slots.all().find((s) => s.settings.port === port)?.id
+  }
+
+  /**
+   * The engine names a job's slot only when the job was started on a slot id; batch units, platform
+   * devices and one-off flashes are started with the slot's settings, so their job is matched to the
+   * saved slot by its port (the page shows a slot's job on its tile).
+   */
+  private jobView(j: JobInfo): JobView {
+    const view = jobView(j, this.progress.get(j.id))
+    return view.slotId === undefined && view.port !== undefined ? { ...view, slotId: this.slotIdOfPort(view.port) } : view
   }
 
   private slotViews(): SlotView[] {
@@ -557,7 +573,7 @@ class HostImpl implements Host {
       .listJobs()
       .slice(-limit)
       .reverse()
-      .map((j) => jobView(j, this.progress.get(j.id)))
+      .map((j) => this.jobView(j))
   }
 
   private jobLog(jobId: string): string {
@@ -743,6 +759,9 @@ class HostImpl implements Host {
           this.connectionProfiles.delete(connectionId)
         }
         await this.connect(profileId)
+      },
+      log: (level, message) => {
+        if (!this.closed) this.hostLog(level, message, 'demo')
       }
     }
   }

@@ -49,3 +49,11 @@ export function formatTime(at: number | string, locale: string): string {
 
 /** A sha256 shortened for a tile (the whole one is in the title and the Recover view). */
 export const shortHash = (hex: string | undefined): string => (hex ? `${hex.slice(0, 12)}…` : '')
+
+/** The engine's word for a version nobody knows. */
+export const UNKNOWN_VERSION = 'unknown'
+
+/** A version as the page shows it: the engine's "unknown" in the page's language (`unknownText`), others as they are. */
+export function versionText<V extends string | undefined>(version: V, unknownText: string): V | string {
+  return version === UNKNOWN_VERSION ? unknownText : version
+}

@@ -45,10 +45,12 @@ export interface DemoPlatform {
 export interface DemoWorldOptions {
   /** What the clouds see (uplinks, progress reports), one readable line each. */
   log?: (platform: DemoPlatformName, line: string) => void
+  /** Time each simulated board takes to program a YMODEM block (default 0: as fast as the link goes). */
+  programDelayMs?: number
 }
 
-function board(name: string, version: string): YmodemDevice {
-  const device = new YmodemDevice({ personality: 'st-iap', version })
+function board(name: string, version: string, programDelayMs = 0): YmodemDevice {
+  const device = new YmodemDevice({ personality: 'st-iap', version, programDelayMs })
   registerBuiltinSimPorts()
   registerSimBoard(name, async () => memoryBoard(name, device))
   return device
@@ -80,9 +82,9 @@ export class DemoWorld {
     })
     const world = new DemoWorld(broker, server)
     try {
-      await world.addIotda(log)
-      await world.addFogcloud(log)
-      await world.addWudun(log)
+      await world.addIotda(log, options.programDelayMs)
+      await world.addFogcloud(log, options.programDelayMs)
+      await world.addWudun(log, options.programDelayMs)
     } catch (e) {
       await world.close()
       throw e
@@ -91,13 +93,13 @@ export class DemoWorld {
   }
 
   /** Huawei IoTDA: HMAC login, version_query, firmware_upgrade with a bearer token. */
-  private async addIotda(log: NonNullable<DemoWorldOptions['log']>): Promise<void> {
+  private async addIotda(log: NonNullable<DemoWorldOptions['log']>, programDelayMs?: number): Promise<void> {
     const deviceId = 'demo_device_001'
     const secret = randomBytes(12).toString('hex')
     const cloud = await IotdaCloud.start({ packageServer: this.server, embedded: this.broker, devices: [{ deviceId, secret }], queryIntervalMs: 1000 })
     this.closers.push(() => cloud.close())
     cloud.on('progress', (_t, p: { resultCode: number; progress?: number; version?: string }) => log('iotda', `upgrade_progress_report result_code ${p.resultCode} progress ${p.progress ?? '-'} version ${p.version}`))
-    const device = board('demo-iotda', '1.0.0')
+    const device = board('demo-iotda', '1.0.0', programDelayMs)
     let n = 0
     this.platforms.push({
       platform: 'iotda',
@@ -115,14 +117,14 @@ export class DemoWorld {
   }
 
   /** MXCHIP FogCloud: HMAC-SHA1 login, version.post, firmware.post with MD5 and an additive checksum. */
-  private async addFogcloud(log: NonNullable<DemoWorldOptions['log']>): Promise<void> {
+  private async addFogcloud(log: NonNullable<DemoWorldOptions['log']>, programDelayMs?: number): Promise<void> {
     const productKey = 'demo_pk'
     const deviceName = 'demo_dev_002'
     const deviceSecret = randomBytes(12).toString('hex')
     const cloud = await FogcloudCloud.start({ packageServer: this.server, embedded: this.broker, devices: [{ productKey, deviceName, deviceSecret }] })
     this.closers.push(() => cloud.close())
     cloud.on('uplink', (_t, m: { method?: string; params?: Record<string, unknown> }) => log('fogcloud', `${m.method} ${JSON.stringify(m.params)}`))
-    const device = board('demo-fog', '1.0.0')
+    const device = board('demo-fog', '1.0.0', programDelayMs)
     let n = 0
     this.platforms.push({
       platform: 'fogcloud',
@@ -140,13 +142,13 @@ export class DemoWorld {
   }
 
   /** Wudun EMS: the customer's broker account, a command with MD5, two-phase results. */
-  private async addWudun(log: NonNullable<DemoWorldOptions['log']>): Promise<void> {
+  private async addWudun(log: NonNullable<DemoWorldOptions['log']>, programDelayMs?: number): Promise<void> {
     const deviceUid = 'demo_ems_003'
     const password = randomBytes(12).toString('hex')
     const cloud = await WudunCloud.start({ packageServer: this.server, embedded: this.broker, topicPrefix: 'v1', accounts: [{ username: deviceUid, password }], repeatMs: 1000 })
     this.closers.push(() => cloud.close())
     cloud.on('result', (_t, m: { data?: { status?: number } }) => log('wudun', `ota_upgrade result status ${m.data?.status}`))
-    const device = board('demo-wudun', '0.9.0')
+    const device = board('demo-wudun', '0.9.0', programDelayMs)
     let n = 1
     this.platforms.push({
       platform: 'wudun',

@@ -245,6 +245,7 @@ export const en = {
     noUsb: 'Built-in serial port (no USB adapter)',
     usbSerial: 'USB S/N {{serial}}',
     simulated: 'simulated',
+    portPath: 'Or type the port’s path (one the system does not list)',
     portWontOpen: 'The port will not open?',
     onPort: 'Port {{port}}',
     detect: 'Detect',
@@ -341,7 +342,13 @@ export const en = {
     run: 'Run the demo',
     running: 'Demo running…'
   },
-  notice: { 'batch-ended': 'Batch ended', 'job-failed': 'Job failed' }
+  notice: {
+    'batch-ended': 'Batch ended',
+    'job-failed': 'Job failed',
+    batchSummary: '{{passed}} passed, {{failed}} failed',
+    batchCancelled: ', {{cancelled}} cancelled',
+    jobOn: 'The job on {{what}} failed.'
+  }
 }
 
 /** The shape every language has: the same keys, any text. */

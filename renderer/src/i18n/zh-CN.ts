@@ -247,6 +247,7 @@ export const zhCN: Messages = {
     noUsb: '板载串口（非 USB 转串口）',
     usbSerial: 'USB 序列号 {{serial}}',
     simulated: '模拟',
+    portPath: '或输入串口路径（系统未列出的串口）',
     portWontOpen: '串口打不开？',
     onPort: '串口 {{port}}',
     detect: '检测',
@@ -343,5 +344,11 @@ export const zhCN: Messages = {
     run: '运行演示',
     running: '演示运行中…'
   },
-  notice: { 'batch-ended': '批次已结束', 'job-failed': '任务失败' }
+  notice: {
+    'batch-ended': '批次已结束',
+    'job-failed': '任务失败',
+    batchSummary: '通过 {{passed}}，失败 {{failed}}',
+    batchCancelled: '，取消 {{cancelled}}',
+    jobOn: '{{what}} 上的任务失败。'
+  }
 }

@@ -36,7 +36,12 @@ export function frameSchedule(minIntervalMs = 100): Schedule {
 export interface Notice {
   id: number
   kind: 'batch-ended' | 'job-failed'
+  /** The host's words (English): shown only when the page cannot say it in its own language. */
   text: string
+  /** job-failed: the job that failed (the host sends its job event right before the notice). */
+  jobId?: string
+  /** batch-ended: the batch's counts when it ended (its batch event comes right before the notice). */
+  counts?: { passed: number; failed: number; cancelled: number }
 }
 
 /** Finished jobs kept in memory for the views (the records hold all of them). */
@@ -99,6 +104,8 @@ export class AppStore {
   private readonly slotJob = new Map<string, string>()
   private readonly portJob = new Map<string, string>()
   private readonly logRing: LogLineView[] = []
+  /** The last job seen failing outside a batch: what a 'job-failed' notice right after it is about. */
+  private lastFailure?: string
   private noticeSeq = 0
   private readonly dirty = new Set<string>()
   private readonly listeners = new Map<string, Set<() => void>>()
@@ -168,10 +175,15 @@ export class AppStore {
       case 'settings':
         this.setSettings(event.settings)
         break
-      case 'notice':
-        this.notices = [...this.notices, { id: ++this.noticeSeq, kind: event.kind, text: event.text }].slice(-KEEP_NOTICES)
+      case 'notice': {
+        const notice: Notice = { id: ++this.noticeSeq, kind: event.kind, text: event.text }
+        if (event.kind === 'job-failed' && this.lastFailure) notice.jobId = this.lastFailure
+        if (event.kind === 'batch-ended' && this.batch?.state === 'ended') notice.counts = { passed: this.batch.passed, failed: this.batch.failed, cancelled: this.batch.cancelled }
+        this.lastFailure = undefined
+        this.notices = [...this.notices, notice].slice(-KEEP_NOTICES)
         this.mark(topic.notices)
         break
+      }
     }
   }
 
@@ -182,6 +194,7 @@ export class AppStore {
     // job events carry no progress of their own while progress events keep coming: keep the last one
     const job = incoming.progress === undefined && old?.progress && !isFinished(incoming) ? { ...incoming, progress: old.progress } : incoming
     this.jobs.set(job.id, job)
+    if (job.result === 'failed' && !old?.result && job.origin !== 'batch') this.lastFailure = job.id
     this.mark(topic.job(job.id))
     if (!old || old.phase !== job.phase) this.mark(topic.jobs)
     if (job.slotId !== undefined) this.claim(this.slotJob, job.slotId, job, topic.slotJob(job.slotId))

@@ -9,7 +9,7 @@ export function Progress({ progress, label }: { progress: ProgressView; label: s
   const { done, total, bytesPerSec, stage } = progress
   const eta = etaSeconds(done, total, bytesPerSec)
   return (
-    <div className="progress">
+    <div className="progress" data-stage={stage}>
       <progress aria-label={label} max={total && total > 0 ? total : undefined} value={total && total > 0 ? Math.min(done, total) : undefined} />
       <div className="progress__figures">
         <span className="progress__stage">{t(`stage.${stage}`)}</span>

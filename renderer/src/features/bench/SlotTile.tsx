@@ -1,6 +1,7 @@
 import { memo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { JobView } from '../../../../preload/contract'
+import { versionText } from '../../format'
 import { hintsFor } from '../../hints'
 import { isFinished } from '../../store/store'
 import { useApi, useJob, usePortJobId, useSlotJobId } from '../../store/context'
@@ -66,7 +67,7 @@ const Tile = memo(function Tile({ jobId, label, port }: { jobId: string | undefi
           {hints.includes('portOpen') && <p className="tile__hint">{t('tile.seeRecover')}</p>}
         </div>
       )}
-      {job && state === 'succeeded' && (job.probedVersion ?? job.version) && <p className="tile__version">{t('tile.version', { version: job.probedVersion ?? job.version })}</p>}
+      {job && state === 'succeeded' && (job.probedVersion ?? job.version) && <p className="tile__version">{t('tile.version', { version: versionText(job.probedVersion ?? job.version, t('common.unknown')) })}</p>}
       {job && running && (
         <button
           type="button"

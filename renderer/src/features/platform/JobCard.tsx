@@ -1,6 +1,6 @@
 import { memo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { formatTime } from '../../format'
+import { formatTime, versionText } from '../../format'
 import { useApi, useInfo, useJob } from '../../store/context'
 import { Hints, failureOfJob } from '../../ui/Hints'
 import { PhaseStepper } from '../../ui/PhaseStepper'
@@ -45,11 +45,11 @@ export const JobCard = memo(function JobCard({ jobId }: { jobId: string }) {
           </>
         )}
         <dt>{t('job.fromVersion')}</dt>
-        <dd>{job.startVersion}</dd>
+        <dd>{versionText(job.startVersion, t('common.unknown'))}</dd>
         {(job.probedVersion ?? job.version) && (
           <>
             <dt>{t('job.nowVersion')}</dt>
-            <dd>{job.probedVersion ?? job.version}</dd>
+            <dd>{versionText(job.probedVersion ?? job.version, t('common.unknown'))}</dd>
           </>
         )}
         {job.chip && (

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ApiError, JobResult, RecordFilter, RecordView } from '../../../../preload/contract'
-import { formatTime } from '../../format'
+import { formatTime, versionText } from '../../format'
 import { useApi, useInfo } from '../../store/context'
 import { ErrorBox } from '../../ui/Hints'
 import { Modal } from '../../ui/Modal'
@@ -167,7 +167,7 @@ export function RecordsView(): React.JSX.Element {
                         <td className="mono">{text(r['chip_id'])}</td>
                         <td className="mono">{text(r['serial_number'])}</td>
                         <td>{text(r['package'])}</td>
-                        <td>{[text(r['from_version']), text(r['to_version'])].filter(Boolean).join(' → ')}</td>
+                        <td>{[text(r['from_version']), text(r['to_version'])].filter(Boolean).map((v) => versionText(v, t('common.unknown'))).join(' → ')}</td>
                         <td className="small">{text(r['reason']) ? t(`reason.${knownReason(text(r['reason']))}`) : ''}</td>
                         <td>
                           {jobId && (

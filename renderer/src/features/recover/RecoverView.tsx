@@ -2,6 +2,7 @@ import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ApiError, DetectResult, PortInfo, ProtocolName, SlotSettings } from '../../../../preload/contract'
 import { bridgeOf } from '../../bridges'
+import { UNKNOWN_VERSION } from '../../format'
 import { isPortOpenFailure } from '../../hints'
 import { useApp, useInfo, useJob, useLocal, usePackages, usePorts } from '../../store/context'
 import { refreshPorts } from '../../store/sync'
@@ -44,6 +45,8 @@ export function RecoverView(): React.JSX.Element {
   const baudBad = baud !== '' && !/^[1-9]\d*$/.test(baud)
   const slot: SlotSettings = { port, protocol, ...(baud && !baudBad ? { baud: Number(baud) } : {}), ...(probe ? { probe: { pattern: probe } } : {}) }
   const chosenPort = ports.find((p) => p.path === port)
+  // a port the system does not list (a /dev/serial/by-id link, a pty, a network serial bridge) is typed
+  const listed = chosenPort !== undefined
 
   const go = (s: Step): void => {
     setError(null)
@@ -103,6 +106,16 @@ export function RecoverView(): React.JSX.Element {
             </div>
           )}
           <div className="grid-form">
+            <label htmlFor="rec-port-path">{t('recover.portPath')}</label>
+            <input
+              id="rec-port-path"
+              className="mono"
+              value={listed ? '' : port}
+              onChange={(e) => setPort(e.target.value.trim())}
+              placeholder="/dev/serial/by-id/…"
+              spellCheck={false}
+              autoComplete="off"
+            />
             <label htmlFor="rec-protocol">{t('slot.protocol')}</label>
             <select id="rec-protocol" value={protocol} onChange={(e) => setProtocol(e.target.value as ProtocolName)}>
               {PROTOCOLS.map((p) => (
@@ -226,7 +239,7 @@ export function RecoverView(): React.JSX.Element {
               {jobState === 'running' && job.progress && <Progress progress={job.progress} label={t('recover.progress')} />}
               {jobState === 'succeeded' && (
                 <p className="recover-job__done">
-                  {job.probedVersion ? t('recover.booted', { version: job.probedVersion }) : t('recover.doneNoProbe')}
+                  {job.probedVersion && job.probedVersion !== UNKNOWN_VERSION ? t('recover.booted', { version: job.probedVersion }) : t('recover.doneNoProbe')}
                   {job.verified === 'device' ? ` ${t('recover.verifiedDevice')}` : ''}
                 </p>
               )}
