@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 /** Folders under the data dir hold tokens, reports and device records: only the station user may read them. */
@@ -24,6 +24,8 @@ export function writeFileAtomic(path: string, data: string | Buffer): void {
     } finally {
       closeSync(fd)
     }
+    // a temporary file left behind by a crash keeps the mode it was created with: make sure it is private
+    chmodSync(tmp, PRIVATE_FILE_MODE)
     renameSync(tmp, path)
   } catch (e) {
     rmSync(tmp, { force: true })
