@@ -19,7 +19,9 @@ export default defineConfig({
   renderer: {
     root: resolve('renderer'),
     build: {
-      rolldownOptions: { input: resolve('renderer/index.html') }
+      rolldownOptions: { input: resolve('renderer/index.html') },
+      // a minified bundle parses in a fraction of the time: the first paint carried a ~60 ms task
+      minify: true
     },
     plugins: [react()]
   }
