@@ -461,12 +461,15 @@ export class Bench extends TypedEmitter<BenchEvents> {
     const done = runner
       .run(run.abort.signal)
       .catch((e) => {
-        // interrupted by close(): the job ends here, as cancelled (a local job is not resumed)
+        // a local job is never resumed: whatever stopped the runner ends the job here, truthfully
+        if (isTerminal(job)) return job
         const err = asFlashlineError(e)
-        job.outcome = { result: 'cancelled', reason: 'cancelled', message: err.message, version: job.startVersion }
-        job.phase = 'cancelled'
+        const result = err.kind === 'interrupted' ? 'cancelled' : 'failed'
+        job.outcome = { result, reason: result === 'cancelled' ? 'cancelled' : 'internal', message: err.message, version: job.startVersion }
+        job.error ??= { kind: err.kind, code: err.code, message: err.message }
+        job.phase = result
         job.updatedAt = Date.now()
-        job.history.push({ phase: 'cancelled', at: job.updatedAt })
+        job.history.push({ phase: result, at: job.updatedAt })
         this.localJournal.save(job)
         this.jobChanged(job)
         return job
