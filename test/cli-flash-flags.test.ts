@@ -17,6 +17,7 @@ import { SerialTransport } from '../main/engine/transport/serial'
 import type { Transport } from '../main/engine/transport/transport'
 import { jsonEvents, runCli, type CliRun } from './harness/cli'
 import { ptyPair } from './harness/pty'
+import { ndjsonReader } from './harness/ndjson'
 import { tempDir } from './harness/tmp'
 
 const work = tempDir()
@@ -304,13 +305,9 @@ describe('ports --watch', () => {
     const bin = join(__dirname, '..', 'bin', 'flashline.js')
     const child = spawn('unshare', ['-m', 'sh', '-c', `mount --bind "$1" /sys/class/tty && PATH=/nonexistent exec "$2" "$3" ports --watch --json`, 'sh', cls, node, bin], { stdio: ['ignore', 'pipe', 'pipe'] })
     const events: Array<Record<string, unknown>> = []
-    let partial = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n')
-      partial = lines.pop() ?? ''
-      for (const line of lines) if (line.trim()) events.push(JSON.parse(line))
-    })
+    const read = ndjsonReader((e) => events.push(e))
+    child.stdout.on('data', (d: Buffer) => read(d.toString()))
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     const until = async (what: string, ok: () => boolean) => {

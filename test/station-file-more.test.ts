@@ -22,6 +22,7 @@ import { YmodemDevice } from '../main/engine/sim/ymodem-device'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { startMosquitto } from './harness/mosquitto'
 import { ptyPair } from './harness/pty'
+import { ndjsonReader } from './harness/ndjson'
 import { tempDir } from './harness/tmp'
 
 const work = tempDir()
@@ -339,13 +340,9 @@ describe('a two-connection station end to end (IoTDA + Wudun on one mosquitto)',
     })
     delete process.env['FL_TEST_E2E_SECRET']
     const events: Array<Record<string, unknown>> = []
-    let partial = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n')
-      partial = lines.pop() ?? ''
-      for (const line of lines) if (line.trim()) events.push(JSON.parse(line))
-    })
+    const read = ndjsonReader((e) => events.push(e))
+    child.stdout.on('data', (d: Buffer) => read(d.toString()))
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })))
     const until = async (what: string, ok: () => boolean, ms = 45_000) => {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { pemCertificateProblem, secretFileWarning } from '../engine/config/files'
 import { FlashlineError } from '../engine/errors'
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>
@@ -103,24 +102,6 @@ export function readTextFile(flags: Flags, name: string): string | undefined {
   } catch (e) {
     throw new FlashlineError('usage', 'unreadable-file', `--${name} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
   }
-}
-
-/** `--ca FILE`: must hold at least one PEM certificate, or TLS would fail later with a puzzling error. */
-export function readCaFile(flags: Flags, name = 'ca'): string | undefined {
-  const text = readTextFile(flags, name)
-  if (text === undefined) return undefined
-  const problem = pemCertificateProblem(text)
-  if (problem) throw new FlashlineError('usage', 'bad-ca', `--${name} ${str(flags, name)}: ${problem}`)
-  return text
-}
-
-/** A secret read from a file; a file that others may read is named in a warning (`warn`). */
-export function readSecretFile(flags: Flags, name: string, warn: (line: string) => void): string | undefined {
-  const text = readTextFile(flags, name)
-  if (text === undefined) return undefined
-  const warning = secretFileWarning(str(flags, name)!)
-  if (warning) warn(`warning: --${name} ${warning}`)
-  return text.trim()
 }
 
 export function oneOf<T extends string>(flags: Flags, name: string, allowed: readonly T[], fallback?: T): T {

@@ -1,6 +1,4 @@
-import { ConfigProblem } from '../engine/config/connection'
-import { formatPath } from '../engine/config/fields'
-import { FlashlineError } from '../engine/errors'
+import { ConfigProblem, FlashlineError, formatPath } from '../engine'
 import { str, type Flags, type OptionSpec } from './args'
 
 /**

@@ -1,3 +1,5 @@
+// The error module alone, not the front door: `flashline ports` and `--help` must not load the engine
+// (start-up is measured; every command module below imports the front door when it runs).
 import { asFlashlineError, EXIT_CODES } from '../engine/errors'
 import { Output } from './output'
 import { cliWording } from './wording'

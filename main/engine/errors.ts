@@ -32,10 +32,6 @@ export class FlashlineError extends Error {
   }
 }
 
-export function isFlashlineError(e: unknown): e is FlashlineError {
-  return e instanceof FlashlineError
-}
-
 /** Wraps anything thrown into a FlashlineError, keeping an existing one as it is. */
 export function asFlashlineError(e: unknown, fallbackKind: ErrorKind = 'internal', code = 'unexpected'): FlashlineError {
   if (e instanceof FlashlineError) return e

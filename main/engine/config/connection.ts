@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import type { SlotConfig } from '../jobs/slot'
+import { validateBrokerUrl } from '../link/mqtt-link'
 import type { PlatformName } from '../model'
 import { describe, type FieldProblem } from './fields'
 import { pemCertificateProblem, secretFileWarning } from './files'
@@ -96,15 +97,13 @@ function secret(ctx: ResolveContext, o: Record<string, unknown>, key: string, pa
   return undefined
 }
 
+/** The broker rule is the MQTT link's own; a problem comes back as the `broker` field's. */
 function brokerUrl(raw: string): URL {
-  let url: URL
   try {
-    url = new URL(raw)
-  } catch {
-    return fail(['broker'], `"${raw}" is not a URL; expected mqtt://host:port or mqtts://host:port`)
+    return validateBrokerUrl(raw)
+  } catch (e) {
+    return fail(['broker'], (e as Error).message.replace(/^`broker` /, ''))
   }
-  if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') fail(['broker'], `must start with mqtt:// or mqtts://, got "${url.protocol}//"`)
-  return url
 }
 
 function resolveConnection(c: RawConnection, ctx: ResolveContext): ConnectionConfig {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { SlotConfig, SlotSettings } from '../jobs/slot'
 import { PROTOCOL_NAMES, PROTOCOLS } from '../protocols'
-import { baud, choice, flag, regex, requiredChoice, requiredText, strictObject, text, wholeNumber, type FieldProblem } from './fields'
+import { baud, choice, firstProblem, flag, regex, requiredChoice, requiredText, strictObject, text, wholeNumber, type FieldProblem } from './fields'
 
 /**
  * The one configuration schema. The station file, the CLI's flags and the app all describe bench
@@ -145,8 +145,5 @@ export const stationFileSchema = strictObject(
 export function check<T>(schema: z.ZodType<T>, value: unknown): { ok: true; value: T } | { ok: false; problem: FieldProblem } {
   const r = schema.safeParse(value)
   if (r.success) return { ok: true, value: r.data }
-  const issue = r.error.issues[0]!
-  const path = [...issue.path] as Array<string | number>
-  if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!)
-  return { ok: false, problem: { path, message: issue.message } }
+  return { ok: false, problem: firstProblem(r.error) }
 }

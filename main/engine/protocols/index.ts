@@ -20,10 +20,6 @@ export interface ProtocolOptions {
 
 export const PROTOCOL_NAMES = Object.keys(PROTOCOLS) as ProtocolName[]
 
-export function isProtocol(name: string): name is ProtocolName {
-  return Object.hasOwn(PROTOCOLS, name)
-}
-
 export function protocol<P extends ProtocolName>(name: P): ProtocolDescriptor<P, ProtocolOptions[P]> {
   return PROTOCOLS[name] as unknown as ProtocolDescriptor<P, ProtocolOptions[P]>
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { firstProblem, formatPath } from '../config/fields'
 import { JOB_PHASES, type JobPhase } from '../model'
 
 /**
@@ -66,7 +67,6 @@ export const jobRecordSchema = z.looseObject({
 
 /** The first problem zod found, as "field: what is wrong". */
 export function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0]
-  if (!issue) return 'invalid'
-  return `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`
+  const p = firstProblem(error)
+  return `${formatPath(p.path)}: ${p.message}`
 }
