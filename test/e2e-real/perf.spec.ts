@@ -7,6 +7,7 @@ import { openReal } from './app'
 import { ptyBoard, unitId, type PtyBoard } from './boards'
 import { openBridge, ok, type TestBridge } from './bridge'
 import { instance } from './instances'
+import { mainThreadTasks } from '../e2e/trace'
 
 /**
  * Responsiveness against the real engine: 16 simulated STM32 boards on ptys flashing at once in a
@@ -23,23 +24,6 @@ const BOARDS = 16
 // 120 KiB into each STM32F103's 128 KiB: about 10 s for 16 boards on this machine
 const firmware = makeFirmwareImage({ version: '5.0.0', size: 120 * 1024, seed: 55 })
 const STAGES = ['connect', 'erase', 'write', 'verify', 'reset']
-
-interface TraceEvent {
-  name: string
-  ph: string
-  pid: number
-  tid: number
-  dur?: number
-  tdur?: number
-  args?: { name?: string }
-}
-
-/** The renderer main thread's tasks in a Chrome trace: wall time and the thread's own CPU time, in ms. */
-function mainThreadTasks(trace: Buffer, name: string): Array<{ wall: number; cpu: number }> {
-  const events = (JSON.parse(trace.toString()) as { traceEvents: TraceEvent[] }).traceEvents
-  const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`))
-  return events.filter((e) => e.ph === 'X' && e.name === name && main.has(`${e.pid}:${e.tid}`)).map((e) => ({ wall: (e.dur ?? 0) / 1000, cpu: (e.tdur ?? 0) / 1000 }))
-}
 
 interface Shown {
   t: number
