@@ -15,9 +15,8 @@ import { Stm32Device, type Stm32Personality } from '../main/engine/sim/stm32-dev
 import { YmodemDevice } from '../main/engine/sim/ymodem-device'
 import { SerialTransport } from '../main/engine/transport/serial'
 import type { Transport } from '../main/engine/transport/transport'
-import { jsonEvents, runCli, type CliRun } from './harness/cli'
+import { followCli, jsonEvents, runCli, type CliRun } from './harness/cli'
 import { ptyPair } from './harness/pty'
-import { ndjsonReader } from './harness/ndjson'
 import { tempDir } from './harness/tmp'
 
 const work = tempDir()
@@ -304,19 +303,7 @@ describe('ports --watch', () => {
     const node = process.execPath
     const bin = join(__dirname, '..', 'bin', 'flashline.js')
     const child = spawn('unshare', ['-m', 'sh', '-c', `mount --bind "$1" /sys/class/tty && PATH=/nonexistent exec "$2" "$3" ports --watch --json`, 'sh', cls, node, bin], { stdio: ['ignore', 'pipe', 'pipe'] })
-    const events: Array<Record<string, unknown>> = []
-    let stderr = ''
-    const read = ndjsonReader((e) => events.push(e))
-    child.stdout.on('data', (d: Buffer) => read(d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-    const until = async (what: string, ok: () => boolean) => {
-      const deadline = Date.now() + 15_000
-      while (!ok()) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${what} not reported; events: ${JSON.stringify(events)}\nstderr: ${stderr}`)
-        await new Promise((r) => setTimeout(r, 25))
-      }
-    }
+    const { events, closed, until, kill } = followCli(child)
     try {
       await until('the port present at start', () => events.length >= 1)
       expect(events[0]).toMatchObject({ type: 'port-arrived', port: { path: '/dev/ttyACM3', vendorId: '0483', productId: '5740', bridge: 'STMicroelectronics Virtual COM (CDC-ACM)', serialNumber: 'ST0001' } })
@@ -329,13 +316,10 @@ describe('ports --watch', () => {
       await new Promise((r) => setTimeout(r, 1500)) // another poll or two: nothing changed, nothing reported
       expect(events).toHaveLength(3)
       child.kill('SIGINT')
-      const code = await Promise.race([closed, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))])
-      expect(code).toBe(130)
+      const end = await Promise.race([closed, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))])
+      expect(end).toEqual({ code: 130, signal: null })
     } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL')
-        await closed
-      }
+      await kill()
     }
   }, 60_000)
 })

@@ -22,7 +22,7 @@ import { YmodemDevice } from '../main/engine/sim/ymodem-device'
 import { SerialTransport } from '../main/engine/transport/serial'
 import { startMosquitto } from './harness/mosquitto'
 import { ptyPair } from './harness/pty'
-import { ndjsonReader } from './harness/ndjson'
+import { followCli, runCli } from './harness/cli'
 import { tempDir } from './harness/tmp'
 
 const work = tempDir()
@@ -133,7 +133,6 @@ describe('a station file with three connections (the README example)', () => {
   })
 
   it('the CLI refuses it with the path of the one bad field, naming the missing variable', async () => {
-    const { runCli } = await import('./harness/cli')
     const s = stationDir('readme-cli', { 'huawei-roots.pem': simTls().ca, 'gw01.secret': 'x', 'ems01.password': 'y' })
     const file = s.write(readmeExample('FL_TEST_FOG_SECRET_NEVER_SET'))
     const r = await runCli(['agent', '--config', file, '--data-dir', join(work.dir, 'cli-data')], { timeoutMs: 30_000 })
@@ -339,21 +338,9 @@ describe('a two-connection station end to end (IoTDA + Wudun on one mosquitto)',
       env: process.env
     })
     delete process.env['FL_TEST_E2E_SECRET']
-    const events: Array<Record<string, unknown>> = []
-    let stderr = ''
-    const read = ndjsonReader((e) => events.push(e))
-    child.stdout.on('data', (d: Buffer) => read(d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })))
-    const until = async (what: string, ok: () => boolean, ms = 45_000) => {
-      const deadline = Date.now() + ms
-      while (!ok()) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${what}: not seen in time; agent events:\n${events.slice(-15).map((e) => JSON.stringify(e)).join('\n')}\nstderr:\n${stderr}`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    }
+    const { events, closed, until, kill } = followCli(child)
     try {
-      await until('both connections up', () => events.filter((e) => e['type'] === 'log' && String(e['message']).startsWith('connected to')).length === 2)
+      await until('both connections up', () => events.filter((e) => e['type'] === 'log' && String(e['message']).startsWith('connected to')).length === 2, 45_000)
       const iotdaTask = iotda.createTask({ deviceId: iotdaId, targetVersion: '2.0.0', package: fwIotda })
       const wudunTask = wudun.createTask({ deviceUid: wudunUid, source: 'ems_II', package: fwWudun })
       const [doneIotda, doneWudun] = await Promise.all([iotda.waitForTask(iotdaTask.id, 60_000), wudun.waitForTask(wudunTask.mid, 60_000)])
@@ -362,7 +349,7 @@ describe('a two-connection station end to end (IoTDA + Wudun on one mosquitto)',
       expect(doneWudun.status, doneWudun.detail).toBe('succeeded')
       expect(doneWudun.results.map((m) => (m['data'] as { status: number }).status)).toEqual([2, 4])
       expect((doneWudun.results[1]!['data'] as { final_version: string }).final_version).toBe('0.9.5')
-      await until('both jobs closed', () => events.filter((e) => e['type'] === 'job-closed').length === 2)
+      await until('both jobs closed', () => events.filter((e) => e['type'] === 'job-closed').length === 2, 45_000)
       const jobs = events.filter((e) => e['type'] === 'job-closed').map((e) => [e['device'], e['result']])
       expect(jobs.sort()).toEqual([
         [iotdaId, 'succeeded'],
@@ -374,10 +361,7 @@ describe('a two-connection station end to end (IoTDA + Wudun on one mosquitto)',
       const end = await Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), 15_000))])
       expect(end, 'the agent did not stop within 15 s of SIGINT').toEqual({ code: 130, signal: null })
     } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL')
-        await closed
-      }
+      await kill()
       for (const b of benches) await b.close()
       await iotda.close()
       await wudun.close()
